@@ -1,0 +1,73 @@
+package jllm.tensor;
+
+/**
+ * The tensor element types of GGML/GGUF that jllm reads, with their on-disk block layout.
+ *
+ * <p>Spec: ggml's {@code ggml_type} enum and {@code ggml_type_traits} (block size in elements,
+ * bytes per block). A block-quantized row of {@code n} elements occupies {@code n / blockSize * typeSize}
+ * bytes; {@code n} must be a multiple of the block size.
+ *
+ * <pre>
+ *   type  id  block  bytes   layout of one block
+ *   F32    0      1      4   float
+ *   F16    1      1      2   IEEE half
+ *   Q4_0   2     32     18   f16 d; u8 qs[16]            x = d * (q - 8)
+ *   Q4_1   3     32     20   f16 d, m; u8 qs[16]         x = d * q + m
+ *   Q8_0   8     32     34   f16 d; i8 qs[32]            x = d * q
+ *   Q4_K  12    256    144   f16 d, dmin; u8 scales[12]; u8 qs[128]
+ *   Q5_K  13    256    176   f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]
+ *   Q6_K  14    256    210   u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d
+ *   BF16  30      1      2   bfloat16
+ * </pre>
+ */
+public enum GGMLType {
+    F32(0, 1, 4),
+    F16(1, 1, 2),
+    Q4_0(2, 32, 18),
+    Q4_1(3, 32, 20),
+    Q8_0(8, 32, 34),
+    Q4_K(12, 256, 144),
+    Q5_K(13, 256, 176),
+    Q6_K(14, 256, 210),
+    BF16(30, 1, 2);
+
+    /** GGML's numeric id, as stored in GGUF tensor infos. */
+    public final int id;
+    /** Elements per block. */
+    public final int blockSize;
+    /** Bytes per block. */
+    public final int typeSize;
+
+    GGMLType(int id, int blockSize, int typeSize) {
+        this.id = id;
+        this.blockSize = blockSize;
+        this.typeSize = typeSize;
+    }
+
+    /** Bytes that {@code nElements} of this type occupy; {@code nElements} must be a multiple of the block size. */
+    public long bytes(long nElements) {
+        if (nElements < 0 || nElements % blockSize != 0) {
+            throw new IllegalArgumentException(
+                    name() + ": element count " + nElements + " is not a non-negative multiple of block size " + blockSize);
+        }
+        return Math.multiplyExact(nElements / blockSize, (long) typeSize);
+    }
+
+    /** Bits per weight including block scales, e.g. 8.5 for Q8_0 and 4.5 for Q4_0 and Q4_K. */
+    public double bitsPerWeight() {
+        return 8.0 * typeSize / blockSize;
+    }
+
+    public boolean isQuantized() {
+        return blockSize > 1;
+    }
+
+    /** The type with GGML id {@code id}, or an exception naming the id when jllm does not support it. */
+    public static GGMLType fromId(int id) {
+        for (GGMLType t : values()) {
+            if (t.id == id) return t;
+        }
+        throw new IllegalArgumentException("unsupported GGML tensor type id " + id
+                + " (jllm reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)");
+    }
+}
