@@ -100,8 +100,9 @@ final class GGUFReader {
             } catch (IllegalStateException e) {
                 throw error("general.alignment has type " + a.type() + ", expected an integer");
             }
+            if (a.type() == GGUFValueType.BOOL) throw error("general.alignment has type BOOL, expected an integer");
             if (al <= 0 || al > (1 << 30) || Long.bitCount(al) != 1) {
-                throw error("general.alignment " + al + " is not a positive power of two");
+                throw error("general.alignment " + Long.toUnsignedString(al) + " is not a power of two in 1.." + (1 << 30));
             }
             alignment = (int) al;
         }
@@ -131,7 +132,12 @@ final class GGUFReader {
             if (ne[0] % type.blockSize != 0) {
                 throw error(field + ": row length ne[0] = " + ne[0] + " is not a multiple of " + type + "'s block size " + type.blockSize);
             }
-            long bytes = type.bytes(n);
+            long bytes;
+            try {
+                bytes = type.bytes(n);
+            } catch (ArithmeticException e) {
+                throw error(field + ": byte size of " + n + " " + type + " elements overflows (ne = " + Arrays.toString(ne) + ")");
+            }
             long offset = u64(field + " offset");
             if (offset < 0 || offset % alignment != 0) {
                 throw error(field + ": offset " + Long.toUnsignedString(offset) + " is not a multiple of the alignment " + alignment);
@@ -140,6 +146,7 @@ final class GGUFReader {
             infos.add(new GGUFTensorInfo(name, ne, type, offset, bytes));
         }
 
+        long headerSize = pos;
         long dataOffset = alignUp(pos, alignment);
         if (tensorCount > 0 && dataOffset > size) {
             throw error("tensor data section would start at " + dataOffset + ", past the end of the file (" + size + " bytes)");
@@ -159,7 +166,7 @@ final class GGUFReader {
                 throw error("tensors '" + prev.name() + "' and '" + byOffset[i].name() + "' overlap at offset " + byOffset[i].offset());
             }
         }
-        return new GGUFFile(path, arena, seg, version, metadata, infos, alignment, dataOffset);
+        return new GGUFFile(path, arena, seg, version, metadata, infos, alignment, headerSize, dataOffset);
     }
 
     static long alignUp(long x, long alignment) {
