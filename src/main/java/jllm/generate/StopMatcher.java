@@ -34,7 +34,7 @@ final class StopMatcher {
         for (String s : stops) {
             // hold back the longest suffix of `all` that is a proper prefix of s
             for (int k = Math.min(s.length() - 1, all.length()); k > 0; k--) {
-                if (all.regionMatches(all.length() - k, s, 0, k)) {
+                if (endsWithPrefix(s, k)) {
                     safe = Math.min(safe, all.length() - k);
                     break;
                 }
@@ -42,6 +42,13 @@ final class StopMatcher {
         }
         emit(safe);
         return false;
+    }
+
+    /** Whether the last k chars of the text equal the first k chars of s. */
+    private boolean endsWithPrefix(String s, int k) {
+        int start = all.length() - k;
+        for (int i = 0; i < k; i++) if (all.charAt(start + i) != s.charAt(i)) return false;
+        return true;
     }
 
     void finish(String tail) {

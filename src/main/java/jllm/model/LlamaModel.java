@@ -1,5 +1,7 @@
 package jllm.model;
 
+import jllm.tensor.kernels.Dequantize;
+
 /**
  * The LLaMA decoder (Touvron et al. 2023) — pre-norm blocks of RMSNorm, grouped-query attention with RoPE, and a
  * SwiGLU MLP (Shazeer 2020) — as one straight-line forward pass over a batch of T tokens at positions
@@ -58,19 +60,19 @@ public final class LlamaModel {
         for (int done = 0; done < T; done += s.maxBatch) {
             int n = Math.min(s.maxBatch, T - done);
             boolean last = done + n == T;
-            forwardBatch(tokens, off + done, n, startPos + done, cache, s, allLogits || last);
+            forwardBatch(tokens, off + done, n, startPos + done, cache, s, allLogits || last, allLogits);
             if (allLogits) System.arraycopy(s.logits, 0, all, done * config.vocab(), n * config.vocab());
         }
         return allLogits ? all : java.util.Arrays.copyOfRange(s.logits, 0, config.vocab());
     }
 
-    private void forwardBatch(int[] tokens, int off, int T, int startPos, KvCache cache, State s, boolean logits) {
+    private void forwardBatch(int[] tokens, int off, int T, int startPos, KvCache cache, State s, boolean logits, boolean allRows) {
         ModelConfig c = config;
         LlamaWeights w = weights;
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
 
         // x = embed(tokens)                                       (T, dim)
-        for (int t = 0; t < T; t++) weights.tokenEmbedding().dequantizeRow(tokens[off + t], s.x, t * dim);
+        for (int t = 0; t < T; t++) Dequantize.row(s.x, t * dim, w.tokenEmbedding(), tokens[off + t]);
 
         for (int l = 0; l < c.nLayers(); l++) {
             // h = rmsnorm(x)                                       (T, dim)
@@ -110,9 +112,10 @@ public final class LlamaModel {
             add(s.x, s.xb, T * dim);
         }
         if (!logits) return;
-        // logits = rmsnorm(x) Wout^T                                (T, vocab)
-        for (int t = 0; t < T; t++) RMSNorm.forward(s.xb, t * dim, s.x, t * dim, w.outputNorm(), c.normEps(), dim);
-        linear.apply(s.logits, w.output(), s.xb, T);
+        // logits = rmsnorm(x) Wout^T: of every row (T, vocab), or only of the last row (1, vocab)
+        int first = allRows ? 0 : T - 1;
+        for (int t = first; t < T; t++) RMSNorm.forward(s.xb, (t - first) * dim, s.x, t * dim, w.outputNorm(), c.normEps(), dim);
+        linear.apply(s.logits, w.output(), s.xb, T - first);
     }
 
     private static void addBias(float[] y, float[] b, int T, int n) {
