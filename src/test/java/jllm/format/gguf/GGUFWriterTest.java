@@ -163,6 +163,38 @@ class GGUFWriterTest {
         assertThat(w.alignment()).isEqualTo(64);
     }
 
+    @Test
+    void tensorsLargerThanTheWriteBufferFromFloatArraysAndStreams() throws IOException {
+        // 3 MiB + 12 bytes each: several passes through the 1 MiB buffer, and padding after each
+        int n = (3 << 18) + 3;
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = i * 0.5f - 7f;
+        Path p = tmp.resolve("big.gguf");
+        new GGUFWriter()
+                .tensor("a", GGMLType.F32, new long[] {n}, MemorySegment.ofArray(a)) // a heap segment over a float[]
+                .tensor("b", GGMLType.F32, new long[] {n}, out -> {
+                    ByteBuffer chunk = ByteBuffer.allocate(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    for (int i = 0; i < n; i++) {
+                        chunk.putFloat(-a[i]);
+                        if (!chunk.hasRemaining() || i == n - 1) {
+                            chunk.flip();
+                            out.write(chunk);
+                            chunk.clear();
+                        }
+                    }
+                })
+                .write(p);
+        java.lang.foreign.ValueLayout.OfFloat le = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (GGUFFile f = GGUFFile.open(p)) {
+            float[] ra = f.tensorData("a").toArray(le), rb = f.tensorData("b").toArray(le);
+            for (int i = 0; i < n; i++) {
+                if (ra[i] != a[i] || rb[i] != -a[i]) throw new AssertionError("element " + i + ": " + ra[i] + ", " + rb[i]);
+            }
+            assertThat(f.tensor("b").offset()).isEqualTo(GGUFReader.alignUp(4L * n, 32));
+            assertThat(f.fileSize()).isEqualTo(f.dataOffset() + 2 * GGUFReader.alignUp(4L * n, 32));
+        }
+    }
+
     // ---- atomic replacement ----
 
     private static List<Path> leftovers(Path dir) throws IOException {
