@@ -45,7 +45,24 @@ class GGUFWriterTest {
         assertThat(Files.readAllBytes(p)).isEqualTo(expected);
         try (GGUFFile f = GGUFFile.open(p)) {
             AllTypesFixture.check(f, version, alignment);
+            // values compare by content, so what was read equals what was put in, nested arrays included
+            assertThat(f.metadata()).isEqualTo(AllTypesFixture.writer(version, alignment).metadata());
+            assertThat(List.copyOf(f.tensors().values())).isEqualTo(AllTypesFixture.writer(version, alignment).tensorInfos());
         }
+    }
+
+    @Test
+    void valuesAndTensorInfosCompareByContent() {
+        GGUFArray a = new GGUFArray(GGUFValueType.ARRAY, new GGUFArray[] {new GGUFArray(GGUFValueType.FLOAT32, new float[] {1f, Float.NaN})});
+        GGUFArray b = new GGUFArray(GGUFValueType.ARRAY, new GGUFArray[] {new GGUFArray(GGUFValueType.FLOAT32, new float[] {1f, Float.NaN})});
+        GGUFArray c = new GGUFArray(GGUFValueType.ARRAY, new GGUFArray[] {new GGUFArray(GGUFValueType.FLOAT32, new float[] {1f, 2f})});
+        assertThat(a).isEqualTo(b).hasSameHashCodeAs(b).isNotEqualTo(c);
+        assertThat(new GGUFArray(GGUFValueType.INT32, new int[] {1})).isNotEqualTo(new GGUFArray(GGUFValueType.UINT32, new int[] {1}));
+        assertThat(new GGUFTensorInfo("t", new long[] {2, 3}, GGMLType.F32, 0, 24))
+                .isEqualTo(new GGUFTensorInfo("t", new long[] {2, 3}, GGMLType.F32, 0, 24))
+                .isNotEqualTo(new GGUFTensorInfo("t", new long[] {3, 2}, GGMLType.F32, 0, 24));
+        assertThat(new GGUFArray(GGUFValueType.INT32, new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9}))
+                .hasToString("GGUFArray[INT32 x 9: 1, 2, 3, 4, 5, 6, 7, 8, ...]");
     }
 
     @ParameterizedTest(name = "v{0} alignment {1}")
@@ -149,6 +166,32 @@ class GGUFWriterTest {
             assertThat(g.tensorData("output_norm.weight").toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).containsExactly(w);
             assertThat(g.dataOffset()).isEqualTo(GGUFReader.alignUp(g.headerSize(), 32));
             assertThat(g.fileSize()).isEqualTo(g.dataOffset() + 32); // 8 floats = 32 bytes, already aligned
+        }
+    }
+
+    @Test
+    void copyWithAReplacedTensorKeepsTheOrderAndRepacks() throws IOException {
+        Path src = TestData.tinyRandomLlama();
+        Path out = tmp.resolve("replaced.gguf");
+        float[] q = new float[64];
+        for (int i = 0; i < q.length; i++) q[i] = i;
+        try (GGUFFile f = GGUFFile.open(src)) {
+            GGUFWriter w = GGUFWriter.copyOf(f).replaceTensor("blk.0.attn_q.weight", GGMLType.F32, new long[] {8, 8}, MemorySegment.ofArray(q));
+            assertThatThrownBy(() -> w.replaceTensor("nope", GGMLType.F32, new long[] {1}, MemorySegment.ofArray(new float[1])))
+                    .hasMessageContaining("no tensor 'nope' to replace");
+            w.write(out);
+            try (GGUFFile g = GGUFFile.open(out)) {
+                assertThat(g.tensors().keySet()).containsExactlyElementsOf(f.tensors().keySet());
+                assertThat(g.tensorData("blk.0.attn_q.weight").toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).containsExactly(q);
+                // F16 -> F32 doubles the 128 bytes; every later tensor moves by 128 and keeps its bytes
+                for (GGUFTensorInfo t : f.tensors().values()) {
+                    if (t.name().equals("blk.0.attn_q.weight")) continue;
+                    long shift = t.offset() > f.tensor("blk.0.attn_q.weight").offset() ? 128 : 0;
+                    assertThat(g.tensor(t.name()).offset()).as(t.name()).isEqualTo(t.offset() + shift);
+                    assertThat(g.tensorData(t.name()).mismatch(f.tensorData(t))).as(t.name()).isEqualTo(-1);
+                }
+                assertThat(g.metadata()).isEqualTo(f.metadata());
+            }
         }
     }
 
