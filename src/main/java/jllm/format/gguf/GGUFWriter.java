@@ -79,7 +79,7 @@ public final class GGUFWriter {
      * A writer holding {@code src}'s version, metadata (in order), tensors (in order, as views of its mapped
      * data) and end padding; writing it unchanged reproduces the file byte for byte when the source's tensors
      * are packed in order (as ggml, gguf-py and jllm write them). Change it with {@link #put}, {@link #remove},
-     * {@link #tensor} and {@link #removeTensor}. {@code src} must stay open until the copy is written.
+     * {@link #tensor}, {@link #replaceTensor} and {@link #removeTensor}. {@code src} must stay open until the copy is written.
      */
     public static GGUFWriter copyOf(GGUFFile src) {
         GGUFWriter w = new GGUFWriter().version(src.version());
@@ -137,22 +137,39 @@ public final class GGUFWriter {
         return Collections.unmodifiableMap(metadata);
     }
 
-    /** Adds a tensor whose bytes are {@code data} (read when the file is written; must stay valid until then). */
+    /**
+     * Adds a tensor (last) whose bytes are {@code data}, read when the file is written: it must stay valid until
+     * then. Its bytes are copied as they are, so they must already be little-endian GGML blocks.
+     */
     public GGUFWriter tensor(String name, GGMLType type, long[] ne, MemorySegment data) {
+        return add(name, type, ne, data, null, false);
+    }
+
+    /** Adds a tensor (last) whose bytes {@code source} writes when the file is written. */
+    public GGUFWriter tensor(String name, GGMLType type, long[] ne, TensorSource source) {
+        return add(name, type, ne, null, source, false);
+    }
+
+    /** Replaces the existing tensor {@code name} (type, shape and bytes), keeping its position. */
+    public GGUFWriter replaceTensor(String name, GGMLType type, long[] ne, MemorySegment data) {
+        return add(name, type, ne, data, null, true);
+    }
+
+    /** Replaces the existing tensor {@code name} (type, shape and bytes), keeping its position. */
+    public GGUFWriter replaceTensor(String name, GGMLType type, long[] ne, TensorSource source) {
+        return add(name, type, ne, null, source, true);
+    }
+
+    private GGUFWriter add(String name, GGMLType type, long[] ne, MemorySegment data, TensorSource source, boolean replace) {
+        if (name == null || type == null || ne == null) throw new IllegalArgumentException("tensor name, type and shape must not be null");
+        if (replace && !tensors.containsKey(name)) throw new IllegalArgumentException("no tensor '" + name + "' to replace");
+        if (!replace && tensors.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
         GGUFTensorInfo info = info(name, type, ne);
-        if (data == null || data.byteSize() != info.byteSize()) {
+        if (source == null && (data == null || data.byteSize() != info.byteSize())) {
             throw new IllegalArgumentException("tensor '" + name + "': data has " + (data == null ? "no" : data.byteSize())
                     + " bytes, " + type + " " + Arrays.toString(ne) + " needs " + info.byteSize());
         }
-        tensors.put(name, new Entry(info, data, null));
-        return this;
-    }
-
-    /** Adds a tensor whose bytes {@code source} writes when the file is written. */
-    public GGUFWriter tensor(String name, GGMLType type, long[] ne, TensorSource source) {
-        GGUFTensorInfo info = info(name, type, ne);
-        if (source == null) throw new IllegalArgumentException("tensor '" + name + "': source must not be null");
-        tensors.put(name, new Entry(info, null, source));
+        tensors.put(name, new Entry(info, data, source));
         return this;
     }
 
@@ -253,9 +270,7 @@ public final class GGUFWriter {
     // ---- validation ----
 
     private GGUFTensorInfo info(String name, GGMLType type, long[] ne) {
-        if (name == null || type == null || ne == null) throw new IllegalArgumentException("tensor name, type and shape must not be null");
         checkName("tensor name", name);
-        if (tensors.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
         String field = "tensor '" + name + "'";
         if (ne.length < 1 || ne.length > GGUFReader.MAX_DIMS) {
             throw new IllegalArgumentException(field + ": n_dims " + ne.length + " is not in 1.." + GGUFReader.MAX_DIMS);

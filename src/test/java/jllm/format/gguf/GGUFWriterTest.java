@@ -45,7 +45,24 @@ class GGUFWriterTest {
         assertThat(Files.readAllBytes(p)).isEqualTo(expected);
         try (GGUFFile f = GGUFFile.open(p)) {
             AllTypesFixture.check(f, version, alignment);
+            // values compare by content, so what was read equals what was put in, nested arrays included
+            assertThat(f.metadata()).isEqualTo(AllTypesFixture.writer(version, alignment).metadata());
+            assertThat(List.copyOf(f.tensors().values())).isEqualTo(AllTypesFixture.writer(version, alignment).tensorInfos());
         }
+    }
+
+    @Test
+    void valuesAndTensorInfosCompareByContent() {
+        GGUFArray a = new GGUFArray(GGUFValueType.ARRAY, new GGUFArray[] {new GGUFArray(GGUFValueType.FLOAT32, new float[] {1f, Float.NaN})});
+        GGUFArray b = new GGUFArray(GGUFValueType.ARRAY, new GGUFArray[] {new GGUFArray(GGUFValueType.FLOAT32, new float[] {1f, Float.NaN})});
+        GGUFArray c = new GGUFArray(GGUFValueType.ARRAY, new GGUFArray[] {new GGUFArray(GGUFValueType.FLOAT32, new float[] {1f, 2f})});
+        assertThat(a).isEqualTo(b).hasSameHashCodeAs(b).isNotEqualTo(c);
+        assertThat(new GGUFArray(GGUFValueType.INT32, new int[] {1})).isNotEqualTo(new GGUFArray(GGUFValueType.UINT32, new int[] {1}));
+        assertThat(new GGUFTensorInfo("t", new long[] {2, 3}, GGMLType.F32, 0, 24))
+                .isEqualTo(new GGUFTensorInfo("t", new long[] {2, 3}, GGMLType.F32, 0, 24))
+                .isNotEqualTo(new GGUFTensorInfo("t", new long[] {3, 2}, GGMLType.F32, 0, 24));
+        assertThat(new GGUFArray(GGUFValueType.INT32, new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9}))
+                .hasToString("GGUFArray[INT32 x 9: 1, 2, 3, 4, 5, 6, 7, 8, ...]");
     }
 
     @ParameterizedTest(name = "v{0} alignment {1}")
@@ -153,6 +170,32 @@ class GGUFWriterTest {
     }
 
     @Test
+    void copyWithAReplacedTensorKeepsTheOrderAndRepacks() throws IOException {
+        Path src = TestData.tinyRandomLlama();
+        Path out = tmp.resolve("replaced.gguf");
+        float[] q = new float[64];
+        for (int i = 0; i < q.length; i++) q[i] = i;
+        try (GGUFFile f = GGUFFile.open(src)) {
+            GGUFWriter w = GGUFWriter.copyOf(f).replaceTensor("blk.0.attn_q.weight", GGMLType.F32, new long[] {8, 8}, MemorySegment.ofArray(q));
+            assertThatThrownBy(() -> w.replaceTensor("nope", GGMLType.F32, new long[] {1}, MemorySegment.ofArray(new float[1])))
+                    .hasMessageContaining("no tensor 'nope' to replace");
+            w.write(out);
+            try (GGUFFile g = GGUFFile.open(out)) {
+                assertThat(g.tensors().keySet()).containsExactlyElementsOf(f.tensors().keySet());
+                assertThat(g.tensorData("blk.0.attn_q.weight").toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).containsExactly(q);
+                // F16 -> F32 doubles the 128 bytes; every later tensor moves by 128 and keeps its bytes
+                for (GGUFTensorInfo t : f.tensors().values()) {
+                    if (t.name().equals("blk.0.attn_q.weight")) continue;
+                    long shift = t.offset() > f.tensor("blk.0.attn_q.weight").offset() ? 128 : 0;
+                    assertThat(g.tensor(t.name()).offset()).as(t.name()).isEqualTo(t.offset() + shift);
+                    assertThat(g.tensorData(t.name()).mismatch(f.tensorData(t))).as(t.name()).isEqualTo(-1);
+                }
+                assertThat(g.metadata()).isEqualTo(f.metadata());
+            }
+        }
+    }
+
+    @Test
     void tensorInfosGivePackedAlignedOffsets() {
         GGUFWriter w = new GGUFWriter().put("general.alignment", GGUFValue.ofUInt32(64));
         w.tensor("x", GGMLType.F32, new long[] {3}, MemorySegment.ofArray(new float[3]));        // 12 -> 64
@@ -161,6 +204,38 @@ class GGUFWriterTest {
         assertThat(w.tensorInfos()).extracting(GGUFTensorInfo::offset).containsExactly(0L, 64L, 192L);
         assertThat(w.tensorInfos()).extracting(GGUFTensorInfo::byteSize).containsExactly(12L, 102L, 2L);
         assertThat(w.alignment()).isEqualTo(64);
+    }
+
+    @Test
+    void tensorsLargerThanTheWriteBufferFromFloatArraysAndStreams() throws IOException {
+        // 3 MiB + 12 bytes each: several passes through the 1 MiB buffer, and padding after each
+        int n = (3 << 18) + 3;
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = i * 0.5f - 7f;
+        Path p = tmp.resolve("big.gguf");
+        new GGUFWriter()
+                .tensor("a", GGMLType.F32, new long[] {n}, MemorySegment.ofArray(a)) // a heap segment over a float[]
+                .tensor("b", GGMLType.F32, new long[] {n}, out -> {
+                    ByteBuffer chunk = ByteBuffer.allocate(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    for (int i = 0; i < n; i++) {
+                        chunk.putFloat(-a[i]);
+                        if (!chunk.hasRemaining() || i == n - 1) {
+                            chunk.flip();
+                            out.write(chunk);
+                            chunk.clear();
+                        }
+                    }
+                })
+                .write(p);
+        java.lang.foreign.ValueLayout.OfFloat le = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (GGUFFile f = GGUFFile.open(p)) {
+            float[] ra = f.tensorData("a").toArray(le), rb = f.tensorData("b").toArray(le);
+            for (int i = 0; i < n; i++) {
+                if (ra[i] != a[i] || rb[i] != -a[i]) throw new AssertionError("element " + i + ": " + ra[i] + ", " + rb[i]);
+            }
+            assertThat(f.tensor("b").offset()).isEqualTo(GGUFReader.alignUp(4L * n, 32));
+            assertThat(f.fileSize()).isEqualTo(f.dataOffset() + 2 * GGUFReader.alignUp(4L * n, 32));
+        }
     }
 
     // ---- atomic replacement ----
