@@ -25,11 +25,11 @@ record() { # NAME KV_TYPE MAKE_MODEL_ARGS...
   echo "recorded $out/$name.json"
 }
 
-base=(--arch llama --dim 256 --layers 2 --heads 4 --kv-heads 2 --ffn 512 --output-scale 8 --seed 42)
+base=(--arch llama --dim 256 --layers 2 --heads 4 --kv-heads 2 --ffn 512 --output-scale 4 --seed 42)
 for t in F32 F16 Q8_0 Q4_0 Q4_K Q6_K; do
   record "llama-gqa-$t" f32 "${base[@]}" --type "$t"
 done
 # qwen2: NeoX RoPE and Q/K/V biases, output tied to the embedding
-record "qwen2-tied-F32" f32 --arch qwen2 --dim 256 --layers 2 --heads 4 --kv-heads 2 --ffn 512 --output-scale 8 --seed 7 --tied --type F32 --rope-theta 1000000
+record "qwen2-tied-F32" f32 --arch qwen2 --dim 256 --layers 2 --heads 4 --kv-heads 2 --ffn 512 --output-scale 4 --seed 7 --tied --type F32 --rope-theta 1000000
 # multi-query attention (one KV head)
-record "llama-mqa-F16" f32 --arch llama --dim 256 --layers 3 --heads 8 --kv-heads 1 --ffn 768 --output-scale 8 --seed 3 --type F16
+record "llama-mqa-F16" f32 --arch llama --dim 256 --layers 3 --heads 8 --kv-heads 1 --ffn 768 --output-scale 4 --seed 3 --type F16
