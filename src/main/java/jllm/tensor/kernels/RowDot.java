@@ -189,106 +189,140 @@ public final class RowDot {
     static int scaleMin(MemorySegment s, long sc, int j, int which) {
         long lo = s.get(I64, sc);
         int hi = s.get(I32, sc + 8);
-        return which == 0 ? scaleK4(lo, hi, j) : minK4(lo, hi, j);
+        if (j < 4) return which == 0 ? sc03(lo, j) : m03(lo, j);
+        return which == 0 ? sc47(lo, hi, j - 4) : m47(lo, hi, j - 4);
     }
 
-    /** Byte {@code k} (0..11) of the 12 scale bytes read as a long (bytes 0-7) and an int (bytes 8-11). */
-    private static int scaleByte(long lo, int hi, int k) {
-        return k < 8 ? (int) (lo >>> (8 * k)) & 0xFF : (hi >>> (8 * (k - 8))) & 0xFF;
-    }
-
-    /** ggml's get_scale_min_k4, scale part, on the packed scale bytes. */
-    static int scaleK4(long lo, int hi, int j) {
-        if (j < 4) return scaleByte(lo, hi, j) & 63;
-        return (scaleByte(lo, hi, j + 4) & 0xF) | ((scaleByte(lo, hi, j - 4) >> 6) << 4);
-    }
-
-    /** ggml's get_scale_min_k4, min part. */
-    static int minK4(long lo, int hi, int j) {
-        if (j < 4) return scaleByte(lo, hi, j + 4) & 63;
-        return (scaleByte(lo, hi, j + 4) >> 4) | ((scaleByte(lo, hi, j) >> 6) << 4);
-    }
-
-    // The K-quant kernels work one super-block (Q4_K, Q5_K) or half super-block (Q6_K) per call and return a
-    // float: C2 inlines a bounded amount of bytecode per compilation, and a whole-row kernel with every Vector
-    // API call inlined exceeds it, after which vectors are boxed on the heap. One reduction per 256 (128)
-    // elements is cheap.
+    // The K-quant kernels work half a super-block (Q4_K, Q5_K: 128 elements, four sub-blocks in straight-line
+    // code) or a quarter (Q6_K) per call and return a float: C2 inlines a bounded amount of bytecode per
+    // compilation, and a whole-row kernel with every Vector API call inlined exceeds it, after which vectors
+    // are boxed on the heap. One reduction per 64-128 elements is cheap.
 
     static float q4_K(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0;
         for (int b = 0; b < n / 256; b++) {
-            s += q4_KHalf(w, off + 144L * b, 0, x, xo + 256 * b);
-            s += q4_KHalf(w, off + 144L * b, 2, x, xo + 256 * b);
+            long p = off + 144L * b;
+            float d = f16(w, p), dmin = f16(w, p + 2);
+            long lo = w.get(I64, p + 4);
+            int hi = w.get(I32, p + 12);
+            s += q4_KHalf(w, p + 16, x, xo + 256 * b,
+                    d * sc03(lo, 0), d * sc03(lo, 1), d * sc03(lo, 2), d * sc03(lo, 3),
+                    dmin * m03(lo, 0), dmin * m03(lo, 1), dmin * m03(lo, 2), dmin * m03(lo, 3));
+            s += q4_KHalf(w, p + 80, x, xo + 256 * b + 128,
+                    d * sc47(lo, hi, 0), d * sc47(lo, hi, 1), d * sc47(lo, hi, 2), d * sc47(lo, hi, 3),
+                    dmin * m47(lo, hi, 0), dmin * m47(lo, hi, 1), dmin * m47(lo, hi, 2), dmin * m47(lo, hi, 3));
         }
         return s;
     }
 
-    /** Groups {@code g0, g0 + 1} (64 elements each: a low-nibble and a high-nibble sub-block) of a Q4_K block. */
-    private static float q4_KHalf(MemorySegment w, long p, int g0, float[] x, int xb) {
-        float d = f16(w, p), dmin = f16(w, p + 2);
-        long scLo = w.get(I64, p + 4);
-        int scHi = w.get(I32, p + 12);
-        long q = p + 16;
-        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
-        for (int g = g0; g < g0 + 2; g++) {
-            FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
-            FloatVector x1s = FloatVector.zero(F), x2s = FloatVector.zero(F);
-            int xg = xb + 64 * g;
-            for (int k = 0; k < 32; k += L) {
-                IntVector qb = ((IntVector) ByteVector.fromMemorySegment(B, w, q + 32 * g + k, LE).convertShape(VectorOperators.B2I, I, 0));
-                FloatVector xl = FloatVector.fromArray(F, x, xg + k);
-                FloatVector xh = FloatVector.fromArray(F, x, xg + 32 + k);
-                s1 = ((FloatVector) (qb.and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xl, s1);
-                s2 = ((FloatVector) (qb.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xh, s2);
-                x1s = x1s.add(xl);
-                x2s = x2s.add(xh);
-            }
-            acc = s1.fma(FloatVector.broadcast(F, d * scaleK4(scLo, scHi, 2 * g)), acc);
-            acc = s2.fma(FloatVector.broadcast(F, d * scaleK4(scLo, scHi, 2 * g + 1)), acc);
-            accM = x1s.fma(FloatVector.broadcast(F, dmin * minK4(scLo, scHi, 2 * g)), accM);
-            accM = x2s.fma(FloatVector.broadcast(F, dmin * minK4(scLo, scHi, 2 * g + 1)), accM);
+    // get_scale_min_k4 on the 12 scale bytes read as a long (bytes 0-7) and an int (bytes 8-11):
+    // sub-blocks 0-3 have 6-bit scale in byte j and min in byte j + 4; sub-blocks 4-7 (t = j - 4) take their low
+    // 4 bits from byte j + 4 (scale: low nibble, min: high nibble) and their top 2 bits from bits 6-7 of bytes
+    // t (scale) and t + 4 (min).
+    static int sc03(long lo, int j) {
+        return (int) (lo >>> (8 * j)) & 63;
+    }
+
+    static int m03(long lo, int j) {
+        return (int) (lo >>> (32 + 8 * j)) & 63;
+    }
+
+    static int sc47(long lo, int hi, int t) {
+        return ((hi >>> (8 * t)) & 0xF) | (((int) (lo >>> (8 * t + 6)) & 3) << 4);
+    }
+
+    static int m47(long lo, int hi, int t) {
+        return ((hi >>> (8 * t + 4)) & 0xF) | (((int) (lo >>> (32 + 8 * t + 6)) & 3) << 4);
+    }
+
+    /**
+     * Half a Q4_K block: 64 quant bytes at {@code q} holding sub-blocks 0-3 (relative), elements {@code x[xb ..
+     * xb + 128)}, with sub-block scales {@code d0..d3} and mins {@code m0..m3} already multiplied by d and dmin.
+     */
+    private static float q4_KHalf(MemorySegment w, long q, float[] x, int xb,
+                                  float d0, float d1, float d2, float d3, float m0, float m1, float m2, float m3) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
+        for (int k = 0; k < 32; k += L) {
+            IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
+            IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector x0 = FloatVector.fromArray(F, x, xb + k);
+            FloatVector x1 = FloatVector.fromArray(F, x, xb + 32 + k);
+            FloatVector x2 = FloatVector.fromArray(F, x, xb + 64 + k);
+            FloatVector x3 = FloatVector.fromArray(F, x, xb + 96 + k);
+            a0 = ((FloatVector) qa.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x0, a0);
+            a1 = ((FloatVector) qa.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x1, a1);   // 16 * high nibble
+            a2 = ((FloatVector) qb.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x2, a2);
+            a3 = ((FloatVector) qb.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x3, a3);
+            s0 = s0.add(x0);
+            s1 = s1.add(x1);
+            s2 = s2.add(x2);
+            s3 = s3.add(x3);
         }
-        return acc.sub(accM).reduceLanes(VectorOperators.ADD);
+        FloatVector acc = a0.mul(d0)
+                .add(a1.mul(d1 * 0.0625f))
+                .add(a2.mul(d2))
+                .add(a3.mul(d3 * 0.0625f))
+                .sub(s0.mul(m0))
+                .sub(s1.mul(m1))
+                .sub(s2.mul(m2))
+                .sub(s3.mul(m3));
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     static float q5_K(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0;
         for (int b = 0; b < n / 256; b++) {
-            s += q5_KHalf(w, off + 176L * b, 0, x, xo + 256 * b);
-            s += q5_KHalf(w, off + 176L * b, 2, x, xo + 256 * b);
+            long p = off + 176L * b;
+            float d = f16(w, p), dmin = f16(w, p + 2);
+            long lo = w.get(I64, p + 4);
+            int hi = w.get(I32, p + 12);
+            s += q5_KHalf(w, p + 48, p + 16, 0, x, xo + 256 * b,
+                    d * sc03(lo, 0), d * sc03(lo, 1), d * sc03(lo, 2), d * sc03(lo, 3),
+                    dmin * m03(lo, 0), dmin * m03(lo, 1), dmin * m03(lo, 2), dmin * m03(lo, 3));
+            s += q5_KHalf(w, p + 112, p + 16, 4, x, xo + 256 * b + 128,
+                    d * sc47(lo, hi, 0), d * sc47(lo, hi, 1), d * sc47(lo, hi, 2), d * sc47(lo, hi, 3),
+                    dmin * m47(lo, hi, 0), dmin * m47(lo, hi, 1), dmin * m47(lo, hi, 2), dmin * m47(lo, hi, 3));
         }
         return s;
     }
 
-    /** Groups {@code g0, g0 + 1} of a Q5_K block. */
-    private static float q5_KHalf(MemorySegment w, long p, int g0, float[] x, int xb) {
-        float d = f16(w, p), dmin = f16(w, p + 2);
-        long scLo = w.get(I64, p + 4);
-        int scHi = w.get(I32, p + 12);
-        long qh = p + 16, ql = p + 48;
-        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
-        for (int g = g0; g < g0 + 2; g++) {
-            FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
-            FloatVector x1s = FloatVector.zero(F), x2s = FloatVector.zero(F);
-            int xg = xb + 64 * g;
-            for (int k = 0; k < 32; k += L) {
-                IntVector qb = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 * g + k, LE).convertShape(VectorOperators.B2I, I, 0));
-                IntVector hb = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0)).lanewise(VectorOperators.LSHR, 2 * g);
-                IntVector h1 = hb.and(1).lanewise(VectorOperators.LSHL, 4);
-                IntVector h2 = hb.and(2).lanewise(VectorOperators.LSHL, 3);
-                FloatVector xl = FloatVector.fromArray(F, x, xg + k);
-                FloatVector xh = FloatVector.fromArray(F, x, xg + 32 + k);
-                s1 = ((FloatVector) (qb.and(0x0F).or(h1)).convert(VectorOperators.I2F, 0)).fma(xl, s1);
-                s2 = ((FloatVector) (qb.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h2)).convert(VectorOperators.I2F, 0)).fma(xh, s2);
-                x1s = x1s.add(xl);
-                x2s = x2s.add(xh);
-            }
-            acc = s1.fma(FloatVector.broadcast(F, d * scaleK4(scLo, scHi, 2 * g)), acc);
-            acc = s2.fma(FloatVector.broadcast(F, d * scaleK4(scLo, scHi, 2 * g + 1)), acc);
-            accM = x1s.fma(FloatVector.broadcast(F, dmin * minK4(scLo, scHi, 2 * g)), accM);
-            accM = x2s.fma(FloatVector.broadcast(F, dmin * minK4(scLo, scHi, 2 * g + 1)), accM);
+    /**
+     * Half a Q5_K block: 64 low-nibble bytes at {@code ql}, the 32 high-bit bytes at {@code qh} whose bits
+     * {@code shift .. shift + 3} belong to this half's sub-blocks 0-3, elements {@code x[xb .. xb + 128)}.
+     */
+    private static float q5_KHalf(MemorySegment w, long ql, long qh, int shift, float[] x, int xb,
+                                  float d0, float d1, float d2, float d3, float m0, float m1, float m2, float m3) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
+        for (int k = 0; k < 32; k += L) {
+            IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
+            IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+            IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .lanewise(VectorOperators.LSHR, shift);
+            FloatVector x0 = FloatVector.fromArray(F, x, xb + k);
+            FloatVector x1 = FloatVector.fromArray(F, x, xb + 32 + k);
+            FloatVector x2 = FloatVector.fromArray(F, x, xb + 64 + k);
+            FloatVector x3 = FloatVector.fromArray(F, x, xb + 96 + k);
+            // q = nibble + 16 * bit; the high nibbles are used in place (16x) with the bit at 256
+            a0 = ((FloatVector) qa.and(0x0F).or(h.and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(x0, a0);
+            a1 = ((FloatVector) qa.and(0xF0).or(h.and(2).lanewise(VectorOperators.LSHL, 7)).convert(VectorOperators.I2F, 0)).fma(x1, a1);
+            a2 = ((FloatVector) qb.and(0x0F).or(h.and(4).lanewise(VectorOperators.LSHL, 2)).convert(VectorOperators.I2F, 0)).fma(x2, a2);
+            a3 = ((FloatVector) qb.and(0xF0).or(h.and(8).lanewise(VectorOperators.LSHL, 5)).convert(VectorOperators.I2F, 0)).fma(x3, a3);
+            s0 = s0.add(x0);
+            s1 = s1.add(x1);
+            s2 = s2.add(x2);
+            s3 = s3.add(x3);
         }
-        return acc.sub(accM).reduceLanes(VectorOperators.ADD);
+        FloatVector acc = a0.mul(d0)
+                .add(a1.mul(d1 * 0.0625f))
+                .add(a2.mul(d2))
+                .add(a3.mul(d3 * 0.0625f))
+                .sub(s0.mul(m0))
+                .sub(s1.mul(m1))
+                .sub(s2.mul(m2))
+                .sub(s3.mul(m3));
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     static float q6_K(MemorySegment w, long off, float[] x, int xo, int n) {
