@@ -14,8 +14,7 @@ import jllm.tensor.Tensor;
  *
  * <p>Two paths for matVec ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
  * quantizes the activation to 8-bit blocks ({@link Q8Activation}, once per call) and uses integer block dot
- * products ({@link RowDotInt8}) for the types that have them (Q8_0, Q4_0), falling back to the float path for
- * the others. matMul always uses the float path.
+ * products ({@link RowDotInt8}) for the quantized types; F32, F16 and BF16 weights always take the float path. matMul always uses the float path.
  *
  * <p>Rows are split across the pool's threads. An instance holds per-thread scratch buffers that grow to the
  * largest row seen and are then reused: it allocates nothing in steady state and is not thread-safe (one per

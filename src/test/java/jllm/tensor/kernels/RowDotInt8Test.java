@@ -8,7 +8,7 @@ import jllm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * The int8 path: the vector kernels against their scalar twin of the same algorithm (exact integer block sums;
+ * The int8 path for every quantized type: the vector kernels against their scalar twin of the same algorithm (exact integer block sums;
  * tolerance 1e-6 of {@code sum_b |d_w d_x s_b|} for the float accumulation order), the activation quantization
  * error bound, the difference from the float path (bounded by the activation's quantization error), and
  * MatMul's INT8 matVec.
@@ -19,9 +19,9 @@ class RowDotInt8Test {
     void vectorMatchesScalarTwinAndStaysCloseToFloatPath() {
         Random rnd = new Random(9);
         Q8Activation a = new Q8Activation();
-        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0}) {
+        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
             double worstTwin = 0, worstFloat = 0;
-            for (int cols : new int[] {32, 96, 2048}) {
+            for (int cols : type.blockSize == 32 ? new int[] {32, 96, 2048} : new int[] {256, 768, 2048}) {
                 Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
                 a.quantize(x, 0, cols);
@@ -55,11 +55,11 @@ class RowDotInt8Test {
     }
 
     @Test
-    void matMulInt8PathUsesTheInt8KernelsAndFallsBackForOtherTypes() {
+    void matMulInt8PathUsesTheInt8KernelsAndFallsBackForFloatTypes() {
         Random rnd = new Random(13);
         try (WorkerPool pool = new WorkerPool(2)) {
             MatMul mm = new MatMul(pool, MatMul.Path.INT8);
-            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K}) {
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.F16}) {
                 int cols = 512, rows = 37;
                 Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
