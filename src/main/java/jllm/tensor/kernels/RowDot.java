@@ -193,26 +193,53 @@ public final class RowDot {
         return which == 0 ? sc47(lo, hi, j - 4) : m47(lo, hi, j - 4);
     }
 
-    // The K-quant kernels work half a super-block (Q4_K, Q5_K: 128 elements, four sub-blocks in straight-line
-    // code) or a quarter (Q6_K) per call and return a float: C2 inlines a bounded amount of bytecode per
+    // The K-quant kernels work one super-block (Q4_K, Q5_K: two halves of four sub-blocks) or a quarter of one
+    // (Q6_K) per call and return a float: C2 inlines a bounded amount of bytecode per
     // compilation, and a whole-row kernel with every Vector API call inlined exceeds it, after which vectors
     // are boxed on the heap. One reduction per 64-128 elements is cheap.
 
     static float q4_K(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0;
-        for (int b = 0; b < n / 256; b++) {
-            long p = off + 144L * b;
-            float d = f16(w, p), dmin = f16(w, p + 2);
-            long lo = w.get(I64, p + 4);
-            int hi = w.get(I32, p + 12);
-            s += q4_KHalf(w, p + 16, x, xo + 256 * b,
-                    d * sc03(lo, 0), d * sc03(lo, 1), d * sc03(lo, 2), d * sc03(lo, 3),
-                    dmin * m03(lo, 0), dmin * m03(lo, 1), dmin * m03(lo, 2), dmin * m03(lo, 3));
-            s += q4_KHalf(w, p + 80, x, xo + 256 * b + 128,
-                    d * sc47(lo, hi, 0), d * sc47(lo, hi, 1), d * sc47(lo, hi, 2), d * sc47(lo, hi, 3),
-                    dmin * m47(lo, hi, 0), dmin * m47(lo, hi, 1), dmin * m47(lo, hi, 2), dmin * m47(lo, hi, 3));
-        }
+        for (int b = 0; b < n / 256; b++) s += q4_KBlock(w, off + 144L * b, x, xo + 256 * b);
         return s;
+    }
+
+    /** One Q4_K block: two halves of four sub-blocks each, one reduction. */
+    private static float q4_KBlock(MemorySegment w, long p, float[] x, int xb) {
+        float d = f16(w, p), dmin = f16(w, p + 2);
+        long lo = w.get(I64, p + 4);
+        int hi = w.get(I32, p + 12);
+        FloatVector acc = FloatVector.zero(F);
+        for (int h = 0; h < 2; h++) {
+            // sub-blocks 4h .. 4h + 3: scales and mins (the high nibbles' scales divided by 16, see below)
+            float d0 = d * (h == 0 ? sc03(lo, 0) : sc47(lo, hi, 0)), d1 = d * 0.0625f * (h == 0 ? sc03(lo, 1) : sc47(lo, hi, 1));
+            float d2 = d * (h == 0 ? sc03(lo, 2) : sc47(lo, hi, 2)), d3 = d * 0.0625f * (h == 0 ? sc03(lo, 3) : sc47(lo, hi, 3));
+            float m0 = dmin * (h == 0 ? m03(lo, 0) : m47(lo, hi, 0)), m1 = dmin * (h == 0 ? m03(lo, 1) : m47(lo, hi, 1));
+            float m2 = dmin * (h == 0 ? m03(lo, 2) : m47(lo, hi, 2)), m3 = dmin * (h == 0 ? m03(lo, 3) : m47(lo, hi, 3));
+            long q = p + 16 + 64 * h;
+            int xh = xb + 128 * h;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
+            for (int k = 0; k < 32; k += L) {
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                FloatVector x0 = FloatVector.fromArray(F, x, xh + k);
+                FloatVector x1 = FloatVector.fromArray(F, x, xh + 32 + k);
+                FloatVector x2 = FloatVector.fromArray(F, x, xh + 64 + k);
+                FloatVector x3 = FloatVector.fromArray(F, x, xh + 96 + k);
+                a0 = ((FloatVector) qa.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x0, a0);
+                a1 = ((FloatVector) qa.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x1, a1);   // 16 * high nibble
+                a2 = ((FloatVector) qb.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x2, a2);
+                a3 = ((FloatVector) qb.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x3, a3);
+                s0 = s0.add(x0);
+                s1 = s1.add(x1);
+                s2 = s2.add(x2);
+                s3 = s3.add(x3);
+            }
+            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
+                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     // get_scale_min_k4 on the 12 scale bytes read as a long (bytes 0-7) and an int (bytes 8-11):
@@ -235,93 +262,49 @@ public final class RowDot {
         return ((hi >>> (8 * t + 4)) & 0xF) | (((int) (lo >>> (32 + 8 * t + 6)) & 3) << 4);
     }
 
-    /**
-     * Half a Q4_K block: 64 quant bytes at {@code q} holding sub-blocks 0-3 (relative), elements {@code x[xb ..
-     * xb + 128)}, with sub-block scales {@code d0..d3} and mins {@code m0..m3} already multiplied by d and dmin.
-     */
-    private static float q4_KHalf(MemorySegment w, long q, float[] x, int xb,
-                                  float d0, float d1, float d2, float d3, float m0, float m1, float m2, float m3) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
-        for (int k = 0; k < 32; k += L) {
-            IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
-            IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
-            FloatVector x0 = FloatVector.fromArray(F, x, xb + k);
-            FloatVector x1 = FloatVector.fromArray(F, x, xb + 32 + k);
-            FloatVector x2 = FloatVector.fromArray(F, x, xb + 64 + k);
-            FloatVector x3 = FloatVector.fromArray(F, x, xb + 96 + k);
-            a0 = ((FloatVector) qa.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x0, a0);
-            a1 = ((FloatVector) qa.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x1, a1);   // 16 * high nibble
-            a2 = ((FloatVector) qb.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x2, a2);
-            a3 = ((FloatVector) qb.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x3, a3);
-            s0 = s0.add(x0);
-            s1 = s1.add(x1);
-            s2 = s2.add(x2);
-            s3 = s3.add(x3);
-        }
-        FloatVector acc = a0.mul(d0)
-                .add(a1.mul(d1 * 0.0625f))
-                .add(a2.mul(d2))
-                .add(a3.mul(d3 * 0.0625f))
-                .sub(s0.mul(m0))
-                .sub(s1.mul(m1))
-                .sub(s2.mul(m2))
-                .sub(s3.mul(m3));
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
     static float q5_K(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0;
-        for (int b = 0; b < n / 256; b++) {
-            long p = off + 176L * b;
-            float d = f16(w, p), dmin = f16(w, p + 2);
-            long lo = w.get(I64, p + 4);
-            int hi = w.get(I32, p + 12);
-            s += q5_KHalf(w, p + 48, p + 16, 0, x, xo + 256 * b,
-                    d * sc03(lo, 0), d * sc03(lo, 1), d * sc03(lo, 2), d * sc03(lo, 3),
-                    dmin * m03(lo, 0), dmin * m03(lo, 1), dmin * m03(lo, 2), dmin * m03(lo, 3));
-            s += q5_KHalf(w, p + 112, p + 16, 4, x, xo + 256 * b + 128,
-                    d * sc47(lo, hi, 0), d * sc47(lo, hi, 1), d * sc47(lo, hi, 2), d * sc47(lo, hi, 3),
-                    dmin * m47(lo, hi, 0), dmin * m47(lo, hi, 1), dmin * m47(lo, hi, 2), dmin * m47(lo, hi, 3));
-        }
+        for (int b = 0; b < n / 256; b++) s += q5_KBlock(w, off + 176L * b, x, xo + 256 * b);
         return s;
     }
 
-    /**
-     * Half a Q5_K block: 64 low-nibble bytes at {@code ql}, the 32 high-bit bytes at {@code qh} whose bits
-     * {@code shift .. shift + 3} belong to this half's sub-blocks 0-3, elements {@code x[xb .. xb + 128)}.
-     */
-    private static float q5_KHalf(MemorySegment w, long ql, long qh, int shift, float[] x, int xb,
-                                  float d0, float d1, float d2, float d3, float m0, float m1, float m2, float m3) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
-        for (int k = 0; k < 32; k += L) {
-            IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
-            IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
-            IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0))
-                    .lanewise(VectorOperators.LSHR, shift);
-            FloatVector x0 = FloatVector.fromArray(F, x, xb + k);
-            FloatVector x1 = FloatVector.fromArray(F, x, xb + 32 + k);
-            FloatVector x2 = FloatVector.fromArray(F, x, xb + 64 + k);
-            FloatVector x3 = FloatVector.fromArray(F, x, xb + 96 + k);
-            // q = nibble + 16 * bit; the high nibbles are used in place (16x) with the bit at 256
-            a0 = ((FloatVector) qa.and(0x0F).or(h.and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(x0, a0);
-            a1 = ((FloatVector) qa.and(0xF0).or(h.and(2).lanewise(VectorOperators.LSHL, 7)).convert(VectorOperators.I2F, 0)).fma(x1, a1);
-            a2 = ((FloatVector) qb.and(0x0F).or(h.and(4).lanewise(VectorOperators.LSHL, 2)).convert(VectorOperators.I2F, 0)).fma(x2, a2);
-            a3 = ((FloatVector) qb.and(0xF0).or(h.and(8).lanewise(VectorOperators.LSHL, 5)).convert(VectorOperators.I2F, 0)).fma(x3, a3);
-            s0 = s0.add(x0);
-            s1 = s1.add(x1);
-            s2 = s2.add(x2);
-            s3 = s3.add(x3);
+    /** One Q5_K block, as {@link #q4_KBlock} plus the fifth bits (bits 4h .. 4h + 3 of the 32 qh bytes). */
+    private static float q5_KBlock(MemorySegment w, long p, float[] x, int xb) {
+        float d = f16(w, p), dmin = f16(w, p + 2);
+        long lo = w.get(I64, p + 4);
+        int hi = w.get(I32, p + 12);
+        FloatVector acc = FloatVector.zero(F);
+        for (int h = 0; h < 2; h++) {
+            float d0 = d * (h == 0 ? sc03(lo, 0) : sc47(lo, hi, 0)), d1 = d * 0.0625f * (h == 0 ? sc03(lo, 1) : sc47(lo, hi, 1));
+            float d2 = d * (h == 0 ? sc03(lo, 2) : sc47(lo, hi, 2)), d3 = d * 0.0625f * (h == 0 ? sc03(lo, 3) : sc47(lo, hi, 3));
+            float m0 = dmin * (h == 0 ? m03(lo, 0) : m47(lo, hi, 0)), m1 = dmin * (h == 0 ? m03(lo, 1) : m47(lo, hi, 1));
+            float m2 = dmin * (h == 0 ? m03(lo, 2) : m47(lo, hi, 2)), m3 = dmin * (h == 0 ? m03(lo, 3) : m47(lo, hi, 3));
+            long ql = p + 48 + 64 * h;
+            int xh = xb + 128 * h;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
+            for (int k = 0; k < 32; k += L) {
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hb = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 16 + k, LE).convertShape(VectorOperators.B2I, I, 0))
+                        .lanewise(VectorOperators.LSHR, 4 * h);
+                FloatVector x0 = FloatVector.fromArray(F, x, xh + k);
+                FloatVector x1 = FloatVector.fromArray(F, x, xh + 32 + k);
+                FloatVector x2 = FloatVector.fromArray(F, x, xh + 64 + k);
+                FloatVector x3 = FloatVector.fromArray(F, x, xh + 96 + k);
+                // q = nibble + 16 * bit; the high nibbles are used in place (16x), their bit at 256
+                a0 = ((FloatVector) qa.and(0x0F).or(hb.and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(x0, a0);
+                a1 = ((FloatVector) qa.and(0xF0).or(hb.and(2).lanewise(VectorOperators.LSHL, 7)).convert(VectorOperators.I2F, 0)).fma(x1, a1);
+                a2 = ((FloatVector) qb.and(0x0F).or(hb.and(4).lanewise(VectorOperators.LSHL, 2)).convert(VectorOperators.I2F, 0)).fma(x2, a2);
+                a3 = ((FloatVector) qb.and(0xF0).or(hb.and(8).lanewise(VectorOperators.LSHL, 5)).convert(VectorOperators.I2F, 0)).fma(x3, a3);
+                s0 = s0.add(x0);
+                s1 = s1.add(x1);
+                s2 = s2.add(x2);
+                s3 = s3.add(x3);
+            }
+            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
+                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
         }
-        FloatVector acc = a0.mul(d0)
-                .add(a1.mul(d1 * 0.0625f))
-                .add(a2.mul(d2))
-                .add(a3.mul(d3 * 0.0625f))
-                .sub(s0.mul(m0))
-                .sub(s1.mul(m1))
-                .sub(s2.mul(m2))
-                .sub(s3.mul(m3));
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
