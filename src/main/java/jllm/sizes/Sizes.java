@@ -23,4 +23,30 @@ public final class Sizes {
         double b = 2.0 * nLayers * (double) nCtx * nKvHeads * headDim * bytesPerElement * batch;
         return Math.round(b);
     }
+
+    /**
+     * Bytes of the scratch state of one decoder forward pass over {@code rows} token rows at once: llama2.c's
+     * {@code RunState} buffers, widened from one row to a batch of rows. Per row: the residual stream {@code x}
+     * and two work buffers {@code xb, xb2} (dim each), the query {@code q} (qDim), this step's key and value
+     * (kvDim each), the MLP buffers {@code hb, hb2} (ffnDim each), all at {@code bytesPerElement}; the attention
+     * scores (nHeads x ctx per row, fp32) unless an attention kernel tiles them (flash attention); and the
+     * logits (vocab fp32 per logits row).
+     * <pre>
+     * bytes = rows * (3*dim + qDim + 2*kvDim + 2*ffnDim) * bytesPerElement
+     *       + (scores ? rows * nHeads * ctx * 4 : 0)
+     *       + logitRows * vocab * 4
+     * </pre>
+     */
+    public static long decoderScratchBytes(long rows, long ctx, long dim, long qDim, long kvDim, long ffnDim,
+                                           long nHeads, long vocab, long logitRows, double bytesPerElement,
+                                           boolean scores) {
+        if (rows < 0 || ctx < 0 || logitRows < 0) {
+            throw new IllegalArgumentException("negative rows " + rows + ", ctx " + ctx + " or logit rows " + logitRows);
+        }
+        double perRow = (3.0 * dim + qDim + 2.0 * kvDim + 2.0 * ffnDim) * bytesPerElement;
+        double b = rows * perRow;
+        if (scores) b += 4.0 * rows * nHeads * ctx;
+        b += 4.0 * logitRows * vocab;
+        return Math.round(b);
+    }
 }
