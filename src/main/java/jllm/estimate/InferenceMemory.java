@@ -10,7 +10,7 @@ import jllm.sizes.Sizes;
  * <pre>
  *   weights     = sum over tensors of their bytes in the weight type (block scales included), / tp
  *   KV cache    = 2 * L * min(seq, window) * ceil(kv / tp) * d * bytes(kv type) * batch     (Sizes.kvCacheBytes)
- *   activations = the forward's scratch buffers for batch * chunk rows and logits for batch rows (Sizes.decoderScratchBytes)
+ *   activations = the forward's buffers and fp32 logits for batch * chunk rows (Sizes.decoderScratchBytes)
  *   total       = weights + KV cache + activations
  * </pre>
  * The KV cache formula is the one of Kwon et al. 2023 (vLLM, Sec. 2: "2 (key and value vectors) x 5120 (hidden
@@ -18,7 +18,7 @@ import jllm.sizes.Sizes;
  * attention (Ainslie et al. 2023) only the kv heads are cached.
  *
  * @param model          the model
- * @param weights        storage type of the weights
+ * @param weights        storage type of the weights (null: as the GGUF file stores each tensor)
  * @param kv             storage type of the KV cache
  * @param activations    type of the activations (jllm and llama.cpp compute in fp32)
  * @param batch          sequences decoded together
@@ -50,9 +50,14 @@ public record InferenceMemory(ModelSpec model, DataType weights, DataType kv, Da
         long total = w;
         if (model.hasShape()) {
             ModelShape s = model.shape();
-            long largest = weights.bytes(largestTensor(s));
-            e.step("largest_layer_infer", Units.n(s.largestTensorParams()) + " × " + Units.n(weights.bits()) + "/8 B",
-                    "largest_layer_bytes", largest, Unit.BYTES);
+            if (weights == null) {
+                e.step("largest_layer_stored", Units.n(model.stored().largestBytes()), "largest_layer_bytes",
+                        model.stored().largestBytes(), Unit.BYTES);
+            } else {
+                long largest = weights.bytes(largestTensor(s));
+                e.step("largest_layer_infer", Units.n(s.largestTensorParams()) + " × " + Units.n(weights.bits()) + "/8 B",
+                        "largest_layer_bytes", largest, Unit.BYTES);
+            }
             if (seq > 0) {
                 long k = kvCache(e, s, batch, seq, true);
                 long a = activations(e, s, batch, seq, true);
@@ -131,11 +136,11 @@ public record InferenceMemory(ModelSpec model, DataType weights, DataType kv, Da
         long vocab = s.arch() == ModelShape.Arch.ENCODER ? 0 : WeightMemory.ceilDiv(s.vocab(), tp);
         double bpe = activations.bytesPerElement();
         boolean scores = !flashAttention;
-        long bytes = Sizes.decoderScratchBytes(rows, ctx, dim, qDim, kvDim, ffn, heads, vocab, b, bpe, scores);
+        long bytes = Sizes.decoderScratchBytes(rows, ctx, dim, qDim, kvDim, ffn, heads, vocab, rows, bpe, scores);
         if (explain) {
-            String numbers = rows + " × (3 × " + dim + " + " + qDim + " + 2 × " + kvDim + " + 2 × " + ffn + ") × "
+            String numbers = rows + " × (2 × " + dim + " + 2 × " + qDim + " + 2 × " + kvDim + " + 2 × " + ffn + ") × "
                     + Units.n(bpe) + (scores ? " + " + rows + " × " + heads + " × " + ctx + " × 4" : "")
-                    + " + " + b + " × " + vocab + " × 4";
+                    + " + " + rows + " × " + vocab + " × 4";
             e.step(scores ? "activations_infer" : "activations_infer_flash", numbers, "activations_bytes", bytes,
                     Unit.BYTES, activations.name());
         }

@@ -2,14 +2,24 @@ package jllm.estimate;
 
 /**
  * The model a plan is about: a full {@link ModelShape}, or only a parameter count ({@code --params}), or both
- * (a shape whose total is overridden by a published count).
+ * (a shape whose total is overridden by a published count); for a GGUF file also the weights as stored.
  *
  * @param name         display name
  * @param shape        the shape, or null when only {@code --params} is known
  * @param params       total parameters used for weights and model states
  * @param activeParams parameters a token uses (differs from {@code params} for mixtures of experts)
+ * @param stored       the weights as a model file stores them (GGUF), or null
  */
-public record ModelSpec(String name, ModelShape shape, long params, long activeParams) {
+public record ModelSpec(String name, ModelShape shape, long params, long activeParams, StoredWeights stored) {
+
+    /**
+     * Weights as a file stores them, each tensor in its own type.
+     *
+     * @param bytes         bytes of all tensor data (each tensor's {@code Sizes.weightBytes(type, elements)})
+     * @param largestBytes  bytes of the largest tensor
+     * @param types         a summary such as {@code Q4_K x 193, F32 x 65}
+     */
+    public record StoredWeights(long bytes, long largestBytes, String types) {}
 
     public ModelSpec {
         if (params <= 0) throw new IllegalArgumentException("parameter count must be positive, got " + params);
@@ -20,12 +30,18 @@ public record ModelSpec(String name, ModelShape shape, long params, long activeP
 
     /** A model known by its shape; counts come from the shape's tensors. */
     public static ModelSpec of(ModelShape shape) {
-        return new ModelSpec(shape.name(), shape, shape.params(), shape.activeParams());
+        return new ModelSpec(shape.name(), shape, shape.params(), shape.activeParams(), null);
     }
 
     /** A model known only by its parameter count. */
     public static ModelSpec ofParams(long params) {
-        return new ModelSpec(Units.count(params) + " parameters", null, params, params);
+        return new ModelSpec(Units.count(params) + " parameters", null, params, params, null);
+    }
+
+    /** The same model with its parameter count replaced by a given one (a published total). */
+    public ModelSpec withParams(long given) {
+        long active = shape == null ? given : Math.max(1, Math.round((double) shape.activeParams() / shape.params() * given));
+        return new ModelSpec(name, shape, given, Math.min(active, given), null);
     }
 
     /** True when the shape is known. */

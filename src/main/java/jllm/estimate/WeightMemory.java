@@ -61,8 +61,12 @@ final class WeightMemory {
         return m.params();
     }
 
-    /** Bytes of all weights in {@code type}, whole model (not yet divided across GPUs). */
+    /** Bytes of all weights in {@code type} (null: as the file stores them), whole model, not yet divided across GPUs. */
     static long weightBytes(ModelSpec m, DataType type) {
+        if (type == null) {
+            if (m.stored() == null) throw new IllegalArgumentException("give --dtype: the model has no stored weights");
+            return m.stored().bytes();
+        }
         if (m.hasShape() && !m.paramsOverridden()) return type.bytes(m.shape());
         return (long) Math.ceil(m.params() * type.bits() / 8.0);
     }
@@ -70,6 +74,12 @@ final class WeightMemory {
     /** Adds the weights step for storage in {@code type}, divided over {@code shards} GPUs, and returns per-GPU bytes. */
     static long weights(Estimate e, ModelSpec m, DataType type, int shards, String key) {
         long all = weightBytes(m, type);
+        if (type == null) {
+            long per = ceilDiv(all, shards);
+            e.step("weights_stored", Units.n(all) + (shards > 1 ? " / " + shards : ""), key, per, Unit.BYTES,
+                    m.stored().types());
+            return per;
+        }
         String how;
         if (type.policy() == DataType.Policy.FLAT || !m.hasShape() || m.paramsOverridden()) {
             how = Units.n(m.params()) + " × " + Units.n(type.bits() / 8) + " B";

@@ -25,14 +25,15 @@ public final class Sizes {
     }
 
     /**
-     * Bytes of the scratch state of one decoder forward pass over {@code rows} token rows at once: llama2.c's
-     * {@code RunState} buffers, widened from one row to a batch of rows. Per row: the residual stream {@code x}
-     * and two work buffers {@code xb, xb2} (dim each), the query {@code q} (qDim), this step's key and value
-     * (kvDim each), the MLP buffers {@code hb, hb2} (ffnDim each), all at {@code bytesPerElement}; the attention
-     * scores (nHeads x ctx per row, fp32) unless an attention kernel tiles them (flash attention); and the
-     * logits (vocab fp32 per logits row).
+     * Bytes of the activation buffers of one decoder forward pass over {@code rows} token rows at once (llama2.c's
+     * {@code RunState} widened to a batch of rows, as {@code jllm.model.LlamaModel.State} allocates them). Per
+     * row: the residual stream {@code x} and the normed input {@code xb} (dim each), the query {@code q} and the
+     * attention output {@code att} (qDim each), this step's key and value (kvDim each), the MLP buffers
+     * {@code hb, hb2} (ffnDim each), all at {@code bytesPerElement}; the attention scores (nHeads x ctx per row,
+     * fp32) when they are materialised (not with a tiled, flash-attention kernel); and fp32 logits for
+     * {@code logitRows} rows.
      * <pre>
-     * bytes = rows * (3*dim + qDim + 2*kvDim + 2*ffnDim) * bytesPerElement
+     * bytes = rows * (2*dim + 2*qDim + 2*kvDim + 2*ffnDim) * bytesPerElement
      *       + (scores ? rows * nHeads * ctx * 4 : 0)
      *       + logitRows * vocab * 4
      * </pre>
@@ -43,7 +44,7 @@ public final class Sizes {
         if (rows < 0 || ctx < 0 || logitRows < 0) {
             throw new IllegalArgumentException("negative rows " + rows + ", ctx " + ctx + " or logit rows " + logitRows);
         }
-        double perRow = (3.0 * dim + qDim + 2.0 * kvDim + 2.0 * ffnDim) * bytesPerElement;
+        double perRow = (2.0 * dim + 2.0 * qDim + 2.0 * kvDim + 2.0 * ffnDim) * bytesPerElement;
         double b = rows * perRow;
         if (scores) b += 4.0 * rows * nHeads * ctx;
         b += 4.0 * logitRows * vocab;
