@@ -43,7 +43,7 @@ public record Roofline(ModelSpec model, boolean prefill, DataType weights, DataT
     public Estimate estimate() {
         ModelShape s = model.requireShape("--roofline");
         Estimate e = new Estimate("time", model.name());
-        e.put("params", model.params());
+        WeightMemory.params(e, model);
         double w = weightBytesRead(s) / tp;
         e.step("roof_weights", Units.n(w * tp) + (tp > 1 ? " / " + tp : ""), null, w, Unit.BYTES, weights.name());
         int kvHeads = (int) WeightMemory.ceilDiv(s.kvHeads(), tp);

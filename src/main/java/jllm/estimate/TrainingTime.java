@@ -41,7 +41,7 @@ public record TrainingTime(ModelSpec model, double tokens, Flops.Method method, 
     /** Runs the plan. */
     public Estimate estimate() {
         Estimate e = new Estimate("time", model.name());
-        e.put("params", model.params());
+        WeightMemory.params(e, model);
         double perToken = perToken(e);
         if (iterationTime > 0) return inverse(e, perToken);
         if (tokens <= 0) {
@@ -53,17 +53,18 @@ public record TrainingTime(ModelSpec model, double tokens, Flops.Method method, 
         double rate;
         if (achievedFlops > 0) {
             rate = achievedFlops;
-            e.step("rate_achieved", Units.sci(achievedFlops), null, rate, Unit.FLOPS_PER_SECOND);
-            if (peakFlops > 0) e.put("mfu", achievedFlops / peakFlops);
+            e.step("rate_achieved", Units.sci(achievedFlops), "achieved_flops_per_gpu", rate, Unit.FLOPS_PER_SECOND);
+            if (peakFlops > 0) {
+                e.step("mfu", Units.sci(achievedFlops) + " / " + Units.sci(peakFlops), "mfu", achievedFlops / peakFlops, Unit.RATIO);
+            }
         } else {
             if (peakFlops <= 0) throw new IllegalArgumentException("give --gpu, --peak-tflops or --achieved-tflops");
             if (mfu <= 0) throw new IllegalArgumentException("give --mfu (model FLOPs utilisation, typically 0.3 to 0.5) or --achieved-tflops");
+            e.step("mfu_given", Units.n(mfu), "mfu", mfu, Unit.RATIO);
             rate = peakFlops * mfu;
-            e.step("rate_mfu", Units.sci(peakFlops) + " × " + Units.n(mfu), null, rate, Unit.FLOPS_PER_SECOND);
-            e.put("mfu", mfu);
+            e.step("rate_mfu", Units.sci(peakFlops) + " × " + Units.n(mfu), "achieved_flops_per_gpu", rate, Unit.FLOPS_PER_SECOND);
             if (mfu > 0.6) e.warn("mfu_high", Units.percent(mfu));
         }
-        e.put("achieved_flops_per_gpu", rate);
         double seconds = flops / (gpus * rate);
         e.step("time", Units.sci(flops) + " / (" + gpus + " × " + Units.sci(rate) + ")", "time_seconds", seconds, Unit.SECONDS);
         if (method == Flops.Method.SIX_ND && recompute != Recompute.FULL) e.note("recompute_8nd");
@@ -101,7 +102,7 @@ public record TrainingTime(ModelSpec model, double tokens, Flops.Method method, 
         double achieved = flops / (iterationTime * gpus);
         e.step("achieved", Units.sci(flops) + " / (" + Units.n(iterationTime) + " × " + gpus + ")",
                 "achieved_flops_per_gpu", achieved, Unit.FLOPS_PER_SECOND);
-        e.put("time_seconds", iterationTime);
+        e.step("iteration_time", Units.n(iterationTime), "time_seconds", iterationTime, Unit.SECONDS);
         if (peakFlops > 0) {
             double u = achieved / peakFlops;
             e.step(recompute == Recompute.NONE ? "mfu" : "hfu", Units.sci(achieved) + " / " + Units.sci(peakFlops), "mfu", u,
