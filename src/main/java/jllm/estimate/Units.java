@@ -17,11 +17,14 @@ public final class Units {
         return String.format(Locale.ROOT, "%,d", v);
     }
 
-    /** A number for a formula: grouped when it is a whole number of moderate size, else 4 significant digits. */
+    /** A number for a formula: grouped when it is a whole number of moderate size, else 6 significant digits. */
     public static String n(double v) {
         if (v == Math.rint(v) && Math.abs(v) < 1e15) return n((long) v);
-        if (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3) return String.format(Locale.ROOT, "%.4g", v);
-        return String.format(Locale.ROOT, "%.4f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
+        String s = String.format(Locale.ROOT, "%.6g", v);
+        int e = s.indexOf('e');
+        String mantissa = e < 0 ? s : s.substring(0, e), exp = e < 0 ? "" : s.substring(e);
+        if (mantissa.contains(".")) mantissa = mantissa.replaceAll("0+$", "").replaceAll("\\.$", "");
+        return mantissa + exp;
     }
 
     /** Bytes with both unit systems: {@code 4,294,967,296 B = 4.00 GiB = 4.29 GB}. */
