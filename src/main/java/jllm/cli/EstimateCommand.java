@@ -58,8 +58,8 @@ public final class EstimateCommand implements Runnable {
         @Mixin EstimateOptions.GpuFlags gpu = new EstimateOptions.GpuFlags();
         @Mixin EstimateOptions.OutputFlags output = new EstimateOptions.OutputFlags();
 
-        @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "fp16",
-                description = "Weight type: fp32 fp16 bf16 fp8 int8 int4 nf4 nf4-dq q8_0 q4_0 q4_1 q4_k q5_k q6_k. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--dtype", paramLabel = "TYPE",
+                description = "Weight type: fp32 fp16 bf16 fp8 int8 int4 nf4 nf4-dq q8_0 q4_0 q4_1 q4_k q5_k q6_k (default: as a GGUF file stores them, else fp16).")
         String dtype;
         @Option(names = "--kv-dtype", paramLabel = "TYPE", description = "KV cache type (default: --dtype when it is a float type, else fp16).")
         String kvDtype;
@@ -75,9 +75,11 @@ public final class EstimateCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             ModelSpec m = model.resolve();
-            DataType w = DataType.parse(dtype);
-            DataType kv = kvDtype != null ? DataType.parse(kvDtype) : w.policy() == DataType.Policy.FLAT && w.bits() >= 16 ? w : DataType.FP16;
-            DataType act = actDtype != null ? DataType.parse(actDtype) : w.policy() == DataType.Policy.FLAT && w.bits() == 16 ? w : DataType.FP32;
+            // A GGUF file's weights are planned as stored (null) unless --dtype asks for another type.
+            DataType w = dtype != null ? DataType.parse(dtype) : m.stored() != null ? null : DataType.FP16;
+            boolean float16 = w != null && w.policy() == DataType.Policy.FLAT && w.bits() == 16;
+            DataType kv = kvDtype != null ? DataType.parse(kvDtype) : w != null && w.policy() == DataType.Policy.FLAT && w.bits() >= 16 ? w : DataType.FP16;
+            DataType act = actDtype != null ? DataType.parse(actDtype) : float16 ? w : DataType.FP32;
             Estimate e = new InferenceMemory(m, w, kv, act, batch, seq, tp, flash, prefillChunk, gpu.memory()).estimate();
             output.print(e, spec.commandLine().getOut(), spec.commandLine().getErr());
             return 0;

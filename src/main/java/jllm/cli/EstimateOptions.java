@@ -9,6 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import jllm.estimate.Estimate;
+import jllm.estimate.GgufModel;
 import jllm.estimate.Gpu;
 import jllm.estimate.HfConfig;
 import jllm.estimate.Messages;
@@ -25,7 +26,7 @@ final class EstimateOptions {
     /** Which model: a preset, a config.json or folder, a GGUF file, or explicit shape flags. */
     static final class ModelFlags {
         @Option(names = {"-m", "--model"}, paramLabel = "PRESET|FILE",
-                description = "Preset name (gpt2, llama-2-7b, mixtral-8x7b, ...), or a Hugging Face config.json or folder.")
+                description = "Preset name (gpt2, llama-2-7b, mixtral-8x7b, ...), a Hugging Face config.json or folder, or a GGUF file.")
         String model;
 
         @Option(names = "--params", paramLabel = "N", description = "Parameter count (7e9, 6.7B, 175B); overrides the shape's count.")
@@ -64,7 +65,7 @@ final class EstimateOptions {
             } else if (params != null) {
                 return ModelSpec.ofParams(count(params, "--params"));
             } else {
-                throw new IllegalArgumentException("give a model: -m PRESET|config.json, --params N, or --layers --hidden --heads --vocab");
+                throw new IllegalArgumentException("give a model: -m PRESET|config.json|FILE.gguf, --params N, or --layers --hidden --heads --vocab");
             }
             return params == null ? spec : spec.withParams(count(params, "--params"));
         }
@@ -76,6 +77,7 @@ final class EstimateOptions {
                 throw new IllegalArgumentException("'" + m + "' is neither a preset nor a file; presets: "
                         + String.join(", ", Presets.names()));
             }
+            if (Files.isRegularFile(p) && m.toLowerCase(Locale.ROOT).endsWith(".gguf")) return GgufModel.read(p);
             return ModelSpec.of(HfConfig.read(p));
         }
 
