@@ -66,4 +66,25 @@ class CliTest {
         assertThat(badFlag.code()).isNotZero();
         assertThat(badFlag.err()).contains("--top-p must be in (0, 1], got 1.5");
     }
+
+    @Test
+    void chatRunsTwoTurnsReusingTheKvCache() {
+        CommandLine cl = Main.commandLine();
+        ChatCommand chat = cl.getSubcommands().get("chat").getCommand();
+        chat.input = new java.io.ByteArrayInputStream("Hello\nHow are you?\n/exit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute("chat", "-m", MODEL, "-n", "4", "--temp", "0", "-t", "2", "--chat-template", "llama2");
+        assertThat(code).isZero();
+        java.util.List<String> turns = err.toString().lines().filter(l -> l.startsWith("jllm: turn:")).toList();
+        assertThat(turns).hasSize(2);
+        // turn 2 re-evaluates only what the cache does not hold: at least the whole first prompt is reused
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("turn: (\\d+) prompt tokens, (\\d+) evaluated");
+        java.util.regex.Matcher m1 = p.matcher(turns.get(0)), m2 = p.matcher(turns.get(1));
+        assertThat(m1.find() && m2.find()).isTrue();
+        int firstPrompt = Integer.parseInt(m1.group(1));
+        assertThat(Integer.parseInt(m2.group(2))).isLessThanOrEqualTo(Integer.parseInt(m2.group(1)) - firstPrompt);
+        assertThat(out.toString().lines().count()).isEqualTo(2);
+    }
 }
