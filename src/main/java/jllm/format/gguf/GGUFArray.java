@@ -1,6 +1,7 @@
 package jllm.format.gguf;
 
 import java.lang.reflect.Array;
+import java.util.Arrays;
 
 /**
  * A metadata array: its element type and a Java array holding the values.
@@ -32,5 +33,25 @@ public record GGUFArray(GGUFValueType elementType, Object values) {
 
     public int length() {
         return Array.getLength(values);
+    }
+
+    /** Equal when the element types and the contents (compared element by element, nested arrays deeply) are. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GGUFArray a && a.elementType == elementType && Arrays.deepEquals(new Object[] {values}, new Object[] {a.values});
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * elementType.hashCode() + Arrays.deepHashCode(new Object[] {values});
+    }
+
+    /** Element type, length and at most the first 8 elements. */
+    @Override
+    public String toString() {
+        int n = length();
+        StringBuilder sb = new StringBuilder("GGUFArray[").append(elementType).append(" x ").append(n).append(": ");
+        for (int i = 0; i < Math.min(n, 8); i++) sb.append(i == 0 ? "" : ", ").append(Array.get(values, i));
+        return sb.append(n > 8 ? ", ...]" : "]").toString();
     }
 }

@@ -29,10 +29,11 @@ public final class GGUFFile implements AutoCloseable {
     private final Map<String, GGUFTensorInfo> tensors;
     private final int alignment;
     private final MemorySegment file;
+    private final long headerSize;
     private final long dataOffset;
 
     GGUFFile(Path path, Arena arena, MemorySegment file, int version, Map<String, GGUFValue> metadata,
-             List<GGUFTensorInfo> tensors, int alignment, long dataOffset) {
+             List<GGUFTensorInfo> tensors, int alignment, long headerSize, long dataOffset) {
         this.path = path;
         this.arena = arena;
         this.file = file;
@@ -42,6 +43,7 @@ public final class GGUFFile implements AutoCloseable {
         for (GGUFTensorInfo t : tensors) byName.put(t.name(), t);
         this.tensors = Collections.unmodifiableMap(byName);
         this.alignment = alignment;
+        this.headerSize = headerSize;
         this.dataOffset = dataOffset;
     }
 
@@ -65,7 +67,9 @@ public final class GGUFFile implements AutoCloseable {
     public Path path() { return path; }
     public int version() { return version; }
     public int alignment() { return alignment; }
-    /** Byte offset of the tensor-data section in the file. */
+    /** Bytes of the header (magic through the last tensor info), before the padding that aligns the data section. */
+    public long headerSize() { return headerSize; }
+    /** Byte offset of the tensor-data section in the file: {@code headerSize} rounded up to the alignment. */
     public long dataOffset() { return dataOffset; }
     public long fileSize() { return file.byteSize(); }
     /** Metadata in file order. */

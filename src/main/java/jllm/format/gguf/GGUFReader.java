@@ -4,8 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -100,8 +98,9 @@ final class GGUFReader {
             } catch (IllegalStateException e) {
                 throw error("general.alignment has type " + a.type() + ", expected an integer");
             }
+            if (a.type() == GGUFValueType.BOOL) throw error("general.alignment has type BOOL, expected an integer");
             if (al <= 0 || al > (1 << 30) || Long.bitCount(al) != 1) {
-                throw error("general.alignment " + al + " is not a positive power of two");
+                throw error("general.alignment " + Long.toUnsignedString(al) + " is not a power of two in 1.." + (1 << 30));
             }
             alignment = (int) al;
         }
@@ -131,15 +130,24 @@ final class GGUFReader {
             if (ne[0] % type.blockSize != 0) {
                 throw error(field + ": row length ne[0] = " + ne[0] + " is not a multiple of " + type + "'s block size " + type.blockSize);
             }
-            long bytes = type.bytes(n);
+            long bytes;
+            try {
+                bytes = type.bytes(n);
+            } catch (ArithmeticException e) {
+                throw error(field + ": byte size of " + n + " " + type + " elements overflows (ne = " + Arrays.toString(ne) + ")");
+            }
             long offset = u64(field + " offset");
-            if (offset < 0 || offset % alignment != 0) {
+            if (offset < 0 || offset > size) {
+                throw error(field + ": offset " + Long.toUnsignedString(offset) + " lies past the end of the file (" + size + " bytes)");
+            }
+            if (offset % alignment != 0) {
                 throw error(field + ": offset " + Long.toUnsignedString(offset) + " is not a multiple of the alignment " + alignment);
             }
             if (!names.add(name)) throw error("duplicate tensor name '" + name + "'");
             infos.add(new GGUFTensorInfo(name, ne, type, offset, bytes));
         }
 
+        long headerSize = pos;
         long dataOffset = alignUp(pos, alignment);
         if (tensorCount > 0 && dataOffset > size) {
             throw error("tensor data section would start at " + dataOffset + ", past the end of the file (" + size + " bytes)");
@@ -147,8 +155,8 @@ final class GGUFReader {
         long dataSize = size - Math.min(dataOffset, size);
         for (GGUFTensorInfo t : infos) {
             if (t.offset() > dataSize || t.byteSize() > dataSize - t.offset()) {
-                throw error("tensor '" + t.name() + "': data [" + t.offset() + ", " + (t.offset() + t.byteSize())
-                        + ") runs past the end of the data section (" + dataSize + " bytes; file truncated?)");
+                throw error("tensor '" + t.name() + "': " + t.byteSize() + " bytes at offset " + t.offset()
+                        + " run past the end of the data section (" + dataSize + " bytes; file truncated?)");
             }
         }
         GGUFTensorInfo[] byOffset = infos.toArray(GGUFTensorInfo[]::new);
@@ -159,7 +167,7 @@ final class GGUFReader {
                 throw error("tensors '" + prev.name() + "' and '" + byOffset[i].name() + "' overlap at offset " + byOffset[i].offset());
             }
         }
-        return new GGUFFile(path, arena, seg, version, metadata, infos, alignment, dataOffset);
+        return new GGUFFile(path, arena, seg, version, metadata, infos, alignment, headerSize, dataOffset);
     }
 
     static long alignUp(long x, long alignment) {
@@ -233,7 +241,8 @@ final class GGUFReader {
             case BOOL -> {
                 boolean[] v = new boolean[n];
                 for (int i = 0; i < n; i++) {
-                    byte b = u8(field + "[" + i + "]");
+                    if (pos >= size) require(1, element(field, i));
+                    byte b = seg.get(ValueLayout.JAVA_BYTE, pos++);
                     if (b != 0 && b != 1) throw error(field + "[" + i + "]: bool value " + b + " is not 0 or 1");
                     v[i] = b == 1;
                 }
@@ -241,7 +250,7 @@ final class GGUFReader {
             }
             case STRING -> {
                 String[] v = new String[n];
-                for (int i = 0; i < n; i++) v[i] = string(field + "[" + i + "]", Long.MAX_VALUE);
+                for (int i = 0; i < n; i++) v[i] = string(field, i, Long.MAX_VALUE);
                 return new GGUFArray(et, v);
             }
             case ARRAY -> {
@@ -254,24 +263,31 @@ final class GGUFReader {
     }
 
     private String string(String field, long maxLength) {
-        long len = u64(field + " length");
+        return string(field, -1, maxLength);
+    }
+
+    /**
+     * A string; {@code index >= 0} names element {@code field[index]}, a name built only for an error message
+     * (a vocabulary holds 10^5 strings). Decoding is lenient (invalid UTF-8 becomes U+FFFD): GGUF strings are
+     * UTF-8, but some vocabularies hold partial byte sequences, and refusing those files would help no one.
+     */
+    private String string(String field, int index, long maxLength) {
+        if (pos + 8 > size) require(8, element(field, index) + " length");
+        long len = seg.get(U64, pos);
+        pos += 8;
         if (len < 0 || len > size - pos) {
-            throw error(field + ": string length " + Long.toUnsignedString(len) + " exceeds the " + (size - pos) + " bytes left in the file");
+            throw error(element(field, index) + ": string length " + Long.toUnsignedString(len) + " exceeds the "
+                    + (size - pos) + " bytes left in the file");
         }
-        if (len > maxLength || len > Integer.MAX_VALUE - 8) throw error(field + ": string length " + len + " is too long");
+        if (len > maxLength || len > Integer.MAX_VALUE - 8) throw error(element(field, index) + ": string length " + len + " is too long");
         byte[] b = new byte[(int) len];
         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, b.length);
         pos += len;
-        try {
-            // Strict decoding for keys would reject real files with odd vocab bytes; GGUF strings are UTF-8 and
-            // vocabularies may hold partial sequences, so decode leniently (invalid bytes -> U+FFFD).
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPLACE)
-                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
-                    .decode(java.nio.ByteBuffer.wrap(b)).toString();
-        } catch (CharacterCodingException e) {
-            throw error(field + ": invalid UTF-8");
-        }
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static String element(String field, int index) {
+        return index < 0 ? field : field + "[" + index + "]";
     }
 
     private byte u8(String field) {

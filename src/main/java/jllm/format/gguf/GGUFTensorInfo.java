@@ -1,5 +1,8 @@
 package jllm.format.gguf;
 
+import java.util.Arrays;
+import java.util.Objects;
+
 import jllm.tensor.GGMLType;
 
 /**
@@ -16,5 +19,21 @@ public record GGUFTensorInfo(String name, long[] ne, GGMLType type, long offset,
         long n = 1;
         for (long d : ne) n = Math.multiplyExact(n, d);
         return n;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GGUFTensorInfo t && t.name.equals(name) && Arrays.equals(t.ne, ne) && t.type == type
+                && t.offset == offset && t.byteSize == byteSize;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(name, Arrays.hashCode(ne), type, offset, byteSize);
+    }
+
+    @Override
+    public String toString() {
+        return "GGUFTensorInfo[" + name + " " + type + " " + Arrays.toString(ne) + " offset " + offset + " bytes " + byteSize + "]";
     }
 }

@@ -1,0 +1,106 @@
+package jllm.tensor.kernels;
+
+import static jllm.tensor.kernels.Simd.F;
+import static jllm.tensor.kernels.Simd.L;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The small float kernels of a transformer layer, with the Vector API; {@link FloatKernelsScalar} is the
+ * scalar twin. Outputs first, then inputs, then sizes; none allocates.
+ *
+ * <p>Spec: RMSNorm (Zhang &amp; Sennrich 2019) as ggml's {@code ggml_rms_norm} followed by the weight multiply,
+ * {@code y = x / sqrt(mean(x^2) + eps) * w}; softmax with the maximum subtracted first; SwiGLU (Shazeer 2020),
+ * {@code silu(g) * u} with {@code silu(g) = g / (1 + e^-g)}. The vector exponential is the Vector API's
+ * {@code EXP} (within 1 ulp of {@link Math#exp}).
+ */
+public final class FloatKernels {
+    private FloatKernels() {}
+
+    /** {@code sum_i a[aOff + i] * b[bOff + i]}. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
+        }
+        for (; i + L <= n; i += L) s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    /** {@code y[yOff + i] += a * x[xOff + i]}. */
+    public static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+    }
+
+    /** {@code out[outOff + i] = a[aOff + i] + b[bOff + i]} (out may alias a or b). */
+    public static void add(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = a[aOff + i] + b[bOff + i];
+    }
+
+    /**
+     * RMSNorm: {@code out[outOff + i] = x[xOff + i] * (1 / sqrt(mean(x^2) + eps)) * weight[i]} (out may alias x).
+     */
+    public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        float ss = dot(x, xOff, x, xOff, n);
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = x[xOff + i] * scale * weight[i];
+    }
+
+    /** Softmax of {@code x[off .. off + n)} in place: {@code e^(x_i - max) / sum_j e^(x_j - max)}. */
+    public static void softmax(float[] x, int off, int n) {
+        if (n <= 0) return;
+        FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i + L <= n; i += L) mv = mv.max(FloatVector.fromArray(F, x, off + i));
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) max = Math.max(max, x[off + i]);
+        FloatVector sv = FloatVector.zero(F);
+        i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            sv = sv.add(e);
+        }
+        float sum = sv.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = 1.0f / sum;
+        i = 0;
+        for (; i + L <= n; i += L) FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= inv;
+    }
+
+    /** SwiGLU: {@code out[outOff + i] = silu(gate[gOff + i]) * up[uOff + i]} (out may alias gate or up). */
+    public static void swiglu(float[] out, int outOff, float[] gate, int gOff, float[] up, int uOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
+            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            silu.mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            float g = gate[gOff + i];
+            out[outOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+        }
+    }
+}

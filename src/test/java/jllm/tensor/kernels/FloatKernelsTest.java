@@ -1,0 +1,68 @@
+package jllm.tensor.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Vector API float kernels against their scalar twins (double sums) on random data, odd lengths and offsets.
+ * Tolerances: dot 1e-5 of {@code sum |a b|}; axpy within 1 ulp of {@code |y| + |a x|}, add exact; rmsnorm, softmax
+ * and SwiGLU 2e-6 relative (plus 1e-30 absolute).
+ */
+class FloatKernelsTest {
+    static final int[] LENGTHS = {1, 3, 8, 15, 16, 17, 63, 100, 257, 2048};
+
+    static void assertRel(float[] got, float[] ref, double rel, String what) {
+        for (int i = 0; i < ref.length; i++) {
+            double tol = rel * Math.abs(ref[i]) + 1e-30;
+            assertThat((double) Math.abs(got[i] - ref[i])).as("%s [%d]: %g vs %g", what, i, got[i], ref[i]).isLessThanOrEqualTo(tol);
+        }
+    }
+
+    @Test
+    void kernelsMatchScalarTwins() {
+        Random rnd = new Random(5);
+        for (int n : LENGTHS) {
+            float[] a = RandomTensors.gaussian(rnd, n + 2, 2.0);
+            float[] b = RandomTensors.gaussian(rnd, n + 1, 2.0);
+            // dot
+            double absSum = 0;
+            for (int i = 0; i < n; i++) absSum += Math.abs((double) a[2 + i] * b[1 + i]);
+            float dv = FloatKernels.dot(a, 2, b, 1, n), ds = FloatKernelsScalar.dot(a, 2, b, 1, n);
+            assertThat((double) Math.abs(dv - ds)).as("dot n=%d", n).isLessThanOrEqualTo(1e-5 * absSum);
+            // axpy
+            float[] y1 = RandomTensors.gaussian(rnd, n + 3, 1.0), y0 = y1.clone(), y2 = y1.clone();
+            FloatKernels.axpy(y1, 3, 0.7f, a, 2, n);
+            FloatKernelsScalar.axpy(y2, 3, 0.7f, a, 2, n);
+            for (int i = 0; i < n; i++) {
+                float terms = Math.abs(y0[3 + i]) + Math.abs(0.7f * a[2 + i]);
+                assertThat(Math.abs(y1[3 + i] - y2[3 + i])).as("axpy n=%d [%d]", n, i).isLessThanOrEqualTo(Math.ulp(terms));
+            }
+            // add
+            float[] o1 = new float[n], o2 = new float[n];
+            FloatKernels.add(o1, 0, a, 2, b, 1, n);
+            FloatKernelsScalar.add(o2, 0, a, 2, b, 1, n);
+            assertThat(o1).containsExactly(o2);
+            // rmsnorm
+            float[] wgt = RandomTensors.gaussian(rnd, n, 1.0);
+            FloatKernels.rmsnorm(o1, 0, a, 2, wgt, n, 1e-5f);
+            FloatKernelsScalar.rmsnorm(o2, 0, a, 2, wgt, n, 1e-5f);
+            assertRel(o1, o2, 2e-6, "rmsnorm n=" + n);
+            // softmax (with a large offset to check the max subtraction)
+            float[] s1 = new float[n + 1];
+            for (int i = 0; i < n + 1; i++) s1[i] = a[i] * 3 + 80;
+            float[] s2 = s1.clone();
+            FloatKernels.softmax(s1, 1, n);
+            FloatKernelsScalar.softmax(s2, 1, n);
+            assertRel(s1, s2, 2e-6, "softmax n=" + n);
+            double sum = 0;
+            for (int i = 1; i <= n; i++) sum += s1[i];
+            assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+            // swiglu
+            FloatKernels.swiglu(o1, 0, a, 2, b, 1, n);
+            FloatKernelsScalar.swiglu(o2, 0, a, 2, b, 1, n);
+            assertRel(o1, o2, 2e-6, "swiglu n=" + n);
+        }
+    }
+}
