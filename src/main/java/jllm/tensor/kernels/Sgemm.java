@@ -4,7 +4,6 @@ import static jllm.tensor.kernels.Simd.F;
 import static jllm.tensor.kernels.Simd.L;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jllm.tensor.GGMLType;
 import jllm.tensor.Tensor;
 
@@ -36,11 +35,13 @@ public final class Sgemm {
     private final WorkerPool pool;
     private final float[][] panels;  // per worker: (KC, NB) packed B
     private final float[][] scratch; // per worker: (KC) one converted weight row
+    private final float[][] tiles;   // per worker: (4, NB) a partial tile of C
 
     public Sgemm(WorkerPool pool) {
         this.pool = pool;
         this.panels = new float[pool.threads()][KC * NB];
         this.scratch = new float[pool.threads()][KC];
+        this.tiles = new float[pool.threads()][4 * NB];
     }
 
     public WorkerPool pool() {
@@ -133,7 +134,7 @@ public final class Sgemm {
                         for (int kk = 0; kk < kc; kk++) java.util.Arrays.fill(panel, kk * NB + nb, kk * NB + NB, 0f);
                     }
                     b.pack(panel, scratch[worker], k0, kc, j0, nb);
-                    block(c, cOff, ldc, a, aOff, aRow, aCol, panel, i0, i1, k0, kc, j0, nb);
+                    block(c, cOff, ldc, a, aOff, aRow, aCol, panel, tiles[worker], i0, i1, k0, kc, j0, nb);
                 }
             }
         });
@@ -164,65 +165,93 @@ public final class Sgemm {
         }
     }
 
-    /** Rows [i0, i1) of C, columns [j0, j0 + nb), depth [k0, k0 + kc) from the packed panel. */
+    /**
+     * Rows [i0, i1) of C, columns [j0, j0 + nb), depth [k0, k0 + kc) from the packed panel. A partial column block
+     * (nb < NB) is computed into {@code tile} and added element by element.
+     */
     private static void block(float[] c, int cOff, int ldc, float[] a, int aOff, int aRow, int aCol, float[] panel,
-                              int i0, int i1, int k0, int kc, int j0, int nb) {
+                              float[] tile, int i0, int i1, int k0, int kc, int j0, int nb) {
+        boolean full = nb == NB;
         int i = i0;
         for (; i + 4 <= i1; i += 4) {
-            FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
-            FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-            FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-            FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
             int ap = aOff + i * aRow + k0 * aCol;
-            for (int kk = 0; kk < kc; kk++, ap += aCol) {
-                int p = kk * NB;
-                FloatVector b0 = FloatVector.fromArray(F, panel, p);
-                FloatVector b1 = FloatVector.fromArray(F, panel, p + L);
-                FloatVector b2 = FloatVector.fromArray(F, panel, p + 2 * L);
-                FloatVector b3 = FloatVector.fromArray(F, panel, p + 3 * L);
-                FloatVector x = FloatVector.broadcast(F, a[ap]);
-                c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02); c03 = b3.fma(x, c03);
-                x = FloatVector.broadcast(F, a[ap + aRow]);
-                c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12); c13 = b3.fma(x, c13);
-                x = FloatVector.broadcast(F, a[ap + 2 * aRow]);
-                c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22); c23 = b3.fma(x, c23);
-                x = FloatVector.broadcast(F, a[ap + 3 * aRow]);
-                c30 = b0.fma(x, c30); c31 = b1.fma(x, c31); c32 = b2.fma(x, c32); c33 = b3.fma(x, c33);
+            if (full) {
+                kernel4(c, cOff + i * ldc + j0, ldc, a, ap, aRow, aCol, panel, kc);
+            } else {
+                java.util.Arrays.fill(tile, 0, 4 * NB, 0f);
+                kernel4(tile, 0, NB, a, ap, aRow, aCol, panel, kc);
+                for (int r = 0; r < 4; r++) {
+                    for (int jj = 0; jj < nb; jj++) c[cOff + (i + r) * ldc + j0 + jj] += tile[r * NB + jj];
+                }
             }
-            int r = cOff + i * ldc + j0;
-            store(c, r, nb, c00, c01, c02, c03);
-            store(c, r + ldc, nb, c10, c11, c12, c13);
-            store(c, r + 2 * ldc, nb, c20, c21, c22, c23);
-            store(c, r + 3 * ldc, nb, c30, c31, c32, c33);
         }
         for (; i < i1; i++) {
-            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
             int ap = aOff + i * aRow + k0 * aCol;
-            for (int kk = 0; kk < kc; kk++, ap += aCol) {
-                int p = kk * NB;
-                FloatVector x = FloatVector.broadcast(F, a[ap]);
-                c0 = FloatVector.fromArray(F, panel, p).fma(x, c0);
-                c1 = FloatVector.fromArray(F, panel, p + L).fma(x, c1);
-                c2 = FloatVector.fromArray(F, panel, p + 2 * L).fma(x, c2);
-                c3 = FloatVector.fromArray(F, panel, p + 3 * L).fma(x, c3);
+            if (full) {
+                kernel1(c, cOff + i * ldc + j0, a, ap, aCol, panel, kc);
+            } else {
+                java.util.Arrays.fill(tile, 0, NB, 0f);
+                kernel1(tile, 0, a, ap, aCol, panel, kc);
+                for (int jj = 0; jj < nb; jj++) c[cOff + i * ldc + j0 + jj] += tile[jj];
             }
-            store(c, cOff + i * ldc + j0, nb, c0, c1, c2, c3);
         }
     }
 
-    /** c[r .. r + nb) += the first nb lanes of (v0, v1, v2, v3). */
-    private static void store(float[] c, int r, int nb, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
-        if (nb == NB) {
-            v0.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
-            v1.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
-            v2.add(FloatVector.fromArray(F, c, r + 2 * L)).intoArray(c, r + 2 * L);
-            v3.add(FloatVector.fromArray(F, c, r + 3 * L)).intoArray(c, r + 3 * L);
-            return;
+    /** c[o + r*ldc + (0..NB)] += sum_kk A(r, kk) panel[kk][0..NB) for r < 4: 16 accumulators. */
+    private static void kernel4(float[] c, int o, int ldc, float[] a, int ap, int aRow, int aCol, float[] panel, int kc) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        int a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow;
+        for (int kk = 0, p = 0; kk < kc; kk++, ap += aCol, p += NB) {
+            FloatVector b0 = FloatVector.fromArray(F, panel, p);
+            FloatVector b1 = FloatVector.fromArray(F, panel, p + L);
+            FloatVector b2 = FloatVector.fromArray(F, panel, p + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(F, panel, p + 3 * L);
+            FloatVector x = FloatVector.broadcast(F, a[ap]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02); c03 = b3.fma(x, c03);
+            x = FloatVector.broadcast(F, a[ap + a1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12); c13 = b3.fma(x, c13);
+            x = FloatVector.broadcast(F, a[ap + a2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22); c23 = b3.fma(x, c23);
+            x = FloatVector.broadcast(F, a[ap + a3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31); c32 = b2.fma(x, c32); c33 = b3.fma(x, c33);
         }
-        FloatVector[] v = {v0, v1, v2, v3};
-        for (int q = 0; q < 4 && q * L < nb; q++) {
-            VectorMask<Float> m = F.indexInRange(q * L, nb);
-            v[q].add(FloatVector.fromArray(F, c, r + q * L, m)).intoArray(c, r + q * L, m);
+        c00.add(FloatVector.fromArray(F, c, o)).intoArray(c, o);
+        c01.add(FloatVector.fromArray(F, c, o + L)).intoArray(c, o + L);
+        c02.add(FloatVector.fromArray(F, c, o + 2 * L)).intoArray(c, o + 2 * L);
+        c03.add(FloatVector.fromArray(F, c, o + 3 * L)).intoArray(c, o + 3 * L);
+        o += ldc;
+        c10.add(FloatVector.fromArray(F, c, o)).intoArray(c, o);
+        c11.add(FloatVector.fromArray(F, c, o + L)).intoArray(c, o + L);
+        c12.add(FloatVector.fromArray(F, c, o + 2 * L)).intoArray(c, o + 2 * L);
+        c13.add(FloatVector.fromArray(F, c, o + 3 * L)).intoArray(c, o + 3 * L);
+        o += ldc;
+        c20.add(FloatVector.fromArray(F, c, o)).intoArray(c, o);
+        c21.add(FloatVector.fromArray(F, c, o + L)).intoArray(c, o + L);
+        c22.add(FloatVector.fromArray(F, c, o + 2 * L)).intoArray(c, o + 2 * L);
+        c23.add(FloatVector.fromArray(F, c, o + 3 * L)).intoArray(c, o + 3 * L);
+        o += ldc;
+        c30.add(FloatVector.fromArray(F, c, o)).intoArray(c, o);
+        c31.add(FloatVector.fromArray(F, c, o + L)).intoArray(c, o + L);
+        c32.add(FloatVector.fromArray(F, c, o + 2 * L)).intoArray(c, o + 2 * L);
+        c33.add(FloatVector.fromArray(F, c, o + 3 * L)).intoArray(c, o + 3 * L);
+    }
+
+    /** c[o + (0..NB)] += sum_kk A(kk) panel[kk][0..NB): one row. */
+    private static void kernel1(float[] c, int o, float[] a, int ap, int aCol, float[] panel, int kc) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        for (int kk = 0, p = 0; kk < kc; kk++, ap += aCol, p += NB) {
+            FloatVector x = FloatVector.broadcast(F, a[ap]);
+            c0 = FloatVector.fromArray(F, panel, p).fma(x, c0);
+            c1 = FloatVector.fromArray(F, panel, p + L).fma(x, c1);
+            c2 = FloatVector.fromArray(F, panel, p + 2 * L).fma(x, c2);
+            c3 = FloatVector.fromArray(F, panel, p + 3 * L).fma(x, c3);
         }
+        c0.add(FloatVector.fromArray(F, c, o)).intoArray(c, o);
+        c1.add(FloatVector.fromArray(F, c, o + L)).intoArray(c, o + L);
+        c2.add(FloatVector.fromArray(F, c, o + 2 * L)).intoArray(c, o + 2 * L);
+        c3.add(FloatVector.fromArray(F, c, o + 3 * L)).intoArray(c, o + 3 * L);
     }
 }
