@@ -33,7 +33,7 @@ public final class SyntheticModel {
                        GGMLType type, GGMLType embedType, boolean tiedOutput, float outputScale, float ropeTheta, long seed,
                        boolean llama3RopeScaling) {
         public Spec {
-            if (!GGUFLlamaMapping.supports(arch)) throw new IllegalArgumentException("architecture " + arch + " is not llama or qwen2");
+            if (!arch.equals("llama") && !arch.equals("qwen2")) throw new IllegalArgumentException("architecture " + arch + " is not llama or qwen2");
             if (dim % nHeads != 0) throw new IllegalArgumentException("dim " + dim + " is not a multiple of heads " + nHeads);
         }
 
