@@ -26,7 +26,6 @@ class TokenizeCommandTest {
 
     static Result run(String... args) {
         CommandLine cl = Main.commandLine();
-        cl.addSubcommand("tokenize", new TokenizeCommand());
         StringWriter out = new StringWriter(), err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
