@@ -136,7 +136,10 @@ public final class MatMul {
             long rowBytes = w.rowBytes();
             int cols = w.cols();
             if (int8) {
-                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.dot(type, data, r * rowBytes, q8);
+                RowDotInt8.Kernel k = RowDotInt8.kernel(type);
+                byte[] qx = q8.q;
+                float[] dx = q8.d, ds = q8.ds;
+                for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rowBytes, qx, dx, ds, cols);
                 return;
             }
             RowDot.Kernel k = RowDot.kernel(type);

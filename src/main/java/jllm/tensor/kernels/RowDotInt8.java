@@ -40,15 +40,32 @@ public final class RowDotInt8 {
 
     /** {@code sum_i w_i x_i} for a row of {@code a.length()} elements of {@code type} at byte {@code off}. */
     public static float dot(GGMLType type, MemorySegment w, long off, Q8Activation a) {
-        return switch (type) {
-            case Q8_0 -> q8_0(w, off, a.q, a.d, a.n);
-            case Q4_0 -> q4_0(w, off, a.q, a.d, a.n);
-            case Q4_1 -> q4_1(w, off, a.q, a.d, a.ds, a.n);
-            case Q4_K -> q4_K(w, off, a.q, a.d, a.ds, a.n);
-            case Q5_K -> q5_K(w, off, a.q, a.d, a.ds, a.n);
-            case Q6_K -> q6_K(w, off, a.q, a.d, a.n);
-            default -> throw new IllegalArgumentException("the int8 path has no kernel for " + type);
-        };
+        Kernel k = kernel(type);
+        if (k == null) throw new IllegalArgumentException("the int8 path has no kernel for " + type);
+        return k.dot(w, off, a.q, a.d, a.ds, a.n);
+    }
+
+    /** The int8 row dot of one type: weights at byte {@code off}, activation quants, block scales and d * sums. */
+    @FunctionalInterface
+    public interface Kernel {
+        float dot(MemorySegment w, long off, byte[] qx, float[] dx, float[] dsx, int n);
+    }
+
+    // Interface dispatch, not a switch, for the reason given in RowDot.
+    private static final Kernel[] KERNELS = new Kernel[GGMLType.values().length];
+
+    static {
+        KERNELS[GGMLType.Q8_0.ordinal()] = (w, off, qx, dx, ds, n) -> q8_0(w, off, qx, dx, n);
+        KERNELS[GGMLType.Q4_0.ordinal()] = (w, off, qx, dx, ds, n) -> q4_0(w, off, qx, dx, n);
+        KERNELS[GGMLType.Q4_1.ordinal()] = RowDotInt8::q4_1;
+        KERNELS[GGMLType.Q4_K.ordinal()] = RowDotInt8::q4_K;
+        KERNELS[GGMLType.Q5_K.ordinal()] = RowDotInt8::q5_K;
+        KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, qx, dx, ds, n) -> q6_K(w, off, qx, dx, n);
+    }
+
+    /** The int8 kernel for {@code type}, or null for the float types. */
+    public static Kernel kernel(GGMLType type) {
+        return KERNELS[type.ordinal()];
     }
 
     static float q8_0(MemorySegment w, long off, byte[] qx, float[] dx, int n) {
