@@ -236,8 +236,12 @@ public final class RowDot {
                 s2 = s2.add(x2);
                 s3 = s3.add(x3);
             }
-            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
-                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
+            // a tree, not a chain: eight dependent adds per half would dominate the block's latency
+            FloatVector t = a1.fma(FloatVector.broadcast(F, d1), a0.mul(d0))
+                    .add(a3.fma(FloatVector.broadcast(F, d3), a2.mul(d2)));
+            FloatVector u = s1.fma(FloatVector.broadcast(F, m1), s0.mul(m0))
+                    .add(s3.fma(FloatVector.broadcast(F, m3), s2.mul(m2)));
+            acc = acc.add(t.sub(u));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -302,8 +306,12 @@ public final class RowDot {
                 s2 = s2.add(x2);
                 s3 = s3.add(x3);
             }
-            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
-                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
+            // a tree, not a chain: eight dependent adds per half would dominate the block's latency
+            FloatVector t = a1.fma(FloatVector.broadcast(F, d1), a0.mul(d0))
+                    .add(a3.fma(FloatVector.broadcast(F, d3), a2.mul(d2)));
+            FloatVector u = s1.fma(FloatVector.broadcast(F, m1), s0.mul(m0))
+                    .add(s3.fma(FloatVector.broadcast(F, m3), s2.mul(m2)));
+            acc = acc.add(t.sub(u));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
