@@ -1,0 +1,34 @@
+package jllm.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import jllm.generate.Engine;
+import picocli.CommandLine.Option;
+
+/** Model-loading flags shared by the inference commands. */
+public final class ModelOptions {
+    @Option(names = {"-m", "--model"}, required = true, description = "Model file (GGUF).")
+    Path model;
+
+    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).", defaultValue = "0")
+    int threads;
+
+    @Option(names = {"-c", "--ctx"}, description = "Context size in tokens (default: the model's, at most 4096).", defaultValue = "0")
+    int ctx;
+
+    @Option(names = {"-b", "--batch"}, description = "Prompt tokens per forward batch (default: ${DEFAULT-VALUE}).", defaultValue = "64")
+    int batch;
+
+    Engine open() throws IOException {
+        if (!Files.isRegularFile(model)) throw new IllegalArgumentException("model file not found: " + model);
+        long t0 = System.nanoTime();
+        Progress p = Progress.start("loading " + model.getFileName());
+        try {
+            return Engine.open(model, threads);
+        } finally {
+            p.done(System.nanoTime() - t0);
+        }
+    }
+}
