@@ -84,3 +84,35 @@ for name, (bs, ts, fn) in types.items():
     getattr(lib, deq)(out, back.ctypes.data_as(ctypes.c_void_p), ctypes.c_int64(n))
     (OUT / f"{name}.dequant.f32").write_bytes(back.astype("<f4").tobytes())
     print(name, len(out.raw), "bytes")
+
+# --- The int8 dot products of ggml's CPU backend: the activation quantized by quantize_row_q8_0 / q8_1 / q8_K
+# (the vec_dot_type of each weight type) and ggml_vec_dot_<type>_<q8> of each weight row with it. The weights
+# are the quantized bytes above, read as 3 rows of 2048.
+cpu = ctypes.CDLL(os.path.join(LLAMACPP_DIR, "build/bin/libggml-cpu.so"))
+cpu.ggml_cpu_init()
+cols = 2048
+act = (rng.normal(0, 1, cols) * np.repeat(rng.uniform(0.2, 2, cols // 64), 64)).astype(np.float32)
+act[100:132] = 0.0
+(OUT / "act.f32").write_bytes(act.astype("<f4").tobytes())
+q8 = {"q8_0": (32, 34), "q8_1": (32, 36), "q8_K": (256, 292)}
+act_bytes = {}
+for fmt, (bs, ts) in q8.items():
+    buf = ctypes.create_string_buffer(cols // bs * ts)
+    getattr(cpu, "quantize_row_" + fmt)(act.ctypes.data_as(ctypes.c_void_p), buf, ctypes.c_int64(cols))
+    (OUT / f"act.{fmt}.bin").write_bytes(buf.raw)
+    act_bytes[fmt] = buf
+dots = {"Q8_0": "q8_0", "Q4_0": "q8_0", "Q4_1": "q8_1", "Q4_K": "q8_K", "Q5_K": "q8_K", "Q6_K": "q8_K"}
+for name, fmt in dots.items():
+    bs, ts = types[name][0], types[name][1]
+    wbytes = (OUT / f"{name}.bin").read_bytes()
+    row_bytes = cols // bs * ts
+    res = np.zeros(n // cols, dtype=np.float32)
+    fn = getattr(cpu, f"ggml_vec_dot_{name.lower().replace('_k', '_K')}_{fmt}")
+    for r in range(n // cols):
+        wrow = ctypes.create_string_buffer(wbytes[r * row_bytes:(r + 1) * row_bytes])
+        out = ctypes.c_float(0)
+        fn(ctypes.c_int(cols), ctypes.byref(out), ctypes.c_size_t(0), wrow, ctypes.c_size_t(0), act_bytes[fmt],
+           ctypes.c_size_t(0), ctypes.c_int(1))
+        res[r] = out.value
+    (OUT / f"dot.{name}.f32").write_bytes(res.astype("<f4").tobytes())
+    print("dot", name, res)

@@ -13,8 +13,9 @@ import jllm.tensor.Tensor;
  * so each weight block is read and dequantized once per call, not once per token.
  *
  * <p>Two paths for matVec ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
- * quantizes the activation to 8-bit blocks ({@link Q8Activation}, once per call) and uses integer block dot
- * products ({@link RowDotInt8}) for the quantized types; F32, F16 and BF16 weights always take the float path. matMul always uses the float path.
+ * quantizes the activation to 8 bits in ggml's format for the weight type ({@link Q8Activation}, once per call)
+ * and uses integer dot products as ggml's CPU backend does ({@link RowDotInt8}), so quantized models compute what
+ * llama.cpp computes; F32, F16 and BF16 weights always take the float path. matMul always uses the float path.
  *
  * <p>Rows are split across the pool's threads. An instance holds per-thread scratch buffers that grow to the
  * largest row seen and are then reused: it allocates nothing in steady state and is not thread-safe (one per
@@ -65,7 +66,7 @@ public final class MatMul {
         MatVecTask t = matVecTask;
         t.set(out, outOff, w, x, xOff);
         t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
-        if (t.int8) q8.quantize(x, xOff, w.cols());
+        if (t.int8) q8.quantize(Q8Activation.formatFor(w.type()), x, xOff, w.cols());
         try {
             pool.parallelFor(w.rows(), MATVEC_GRAIN, t);
         } finally {
@@ -137,9 +138,7 @@ public final class MatMul {
             int cols = w.cols();
             if (int8) {
                 RowDotInt8.Kernel k = RowDotInt8.kernel(type);
-                byte[] qx = q8.q;
-                float[] dx = q8.d, ds = q8.ds;
-                for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rowBytes, qx, dx, ds, cols);
+                for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rowBytes, q8);
                 return;
             }
             RowDot.Kernel k = RowDot.kernel(type);

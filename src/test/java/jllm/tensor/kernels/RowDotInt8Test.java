@@ -8,10 +8,10 @@ import jllm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * The int8 path for every quantized type: the vector kernels against their scalar twin of the same algorithm (exact integer block sums;
- * tolerance 1e-6 of {@code sum_b |d_w d_x s_b|} for the float accumulation order), the activation quantization
- * error bound, the difference from the float path (bounded by the activation's quantization error), and
- * MatMul's INT8 matVec.
+ * The int8 path for every quantized type: the vector kernels against their scalar twin of the same algorithm
+ * (exact integer sums; tolerance 1e-6 of {@code sum |w_i d q_i|} for the float accumulation order), the activation
+ * quantization error bound, the difference from the float path (bounded by the activation's quantization error),
+ * and MatMul's INT8 matVec.
  */
 class RowDotInt8Test {
 
@@ -24,10 +24,10 @@ class RowDotInt8Test {
             for (int cols : type.blockSize == 32 ? new int[] {32, 96, 2048} : new int[] {256, 768, 2048}) {
                 Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
-                a.quantize(x, 0, cols);
-                // activation quantization: |x - d q| <= d / 2 per element (d = block absmax / 127)
+                a.quantize(Q8Activation.formatFor(type), x, 0, cols);
+                // activation quantization: |x - d q| <= |d| / 2 per element, plus the f16 rounding of q8_0's d
                 for (int i = 0; i < cols; i++) {
-                    assertThat((double) Math.abs(x[i] - a.value(i))).isLessThanOrEqualTo(0.5001 * a.d[i / 32] + 1e-30);
+                    assertThat((double) Math.abs(x[i] - a.value(i))).isLessThanOrEqualTo(0.5001 * a.step(i) + 127 * a.step(i) / 2048);
                 }
                 float[] wf = w.toFloatArray();
                 for (int r = 0; r < 9; r++) {
@@ -36,7 +36,7 @@ class RowDotInt8Test {
                     double absTerms = 0, absW = 0, errBound = 0;
                     for (int i = 0; i < cols; i++) {
                         absTerms += Math.abs((double) wf[r * cols + i] * a.value(i));
-                        errBound += Math.abs((double) wf[r * cols + i]) * 0.5001 * a.d[i / 32];
+                        errBound += Math.abs((double) wf[r * cols + i]) * (0.5001 * a.step(i) + 127 * a.step(i) / 2048);
                     }
                     double twin = Math.abs(v - s) / Math.max(absTerms, 1e-30);
                     worstTwin = Math.max(worstTwin, twin);
@@ -66,7 +66,7 @@ class RowDotInt8Test {
                 float[] out = new float[rows];
                 mm.matVec(out, w, x);
                 Q8Activation a = new Q8Activation();
-                a.quantize(x, 0, cols);
+                if (RowDotInt8.supports(type)) a.quantize(Q8Activation.formatFor(type), x, 0, cols);
                 float[] wf = w.toFloatArray();
                 for (int r = 0; r < rows; r++) {
                     double absTerms = 0;
