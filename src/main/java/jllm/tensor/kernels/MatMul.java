@@ -15,7 +15,8 @@ import jllm.tensor.Tensor;
  * <p>Two paths for matVec ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
  * quantizes the activation to 8 bits in ggml's format for the weight type ({@link Q8Activation}, once per call)
  * and uses integer dot products as ggml's CPU backend does ({@link RowDotInt8}), so quantized models compute what
- * llama.cpp computes; F32, F16 and BF16 weights always take the float path. matMul always uses the float path.
+ * llama.cpp computes; F32, F16 and BF16 weights always take the float path. On the INT8 path matMul quantizes
+ * every token once and, per weight row, runs the row's integer dot with each token while the row is in cache.
  *
  * <p>Rows are split across the pool's threads. An instance holds per-thread scratch buffers that grow to the
  * largest row seen and are then reused: it allocates nothing in steady state and is not thread-safe (one per
@@ -32,6 +33,7 @@ public final class MatMul {
     private final WorkerPool pool;
     private final Path path;
     private final Q8Activation q8 = new Q8Activation();
+    private Q8Activation[] q8Tokens = new Q8Activation[0];   // (T) for the INT8 matMul
     private final MatVecTask matVecTask = new MatVecTask();
     private final MatMulTask matMulTask = new MatMulTask();
     private final float[][] panels;     // per worker: (PANEL_ROWS, cols) dequantized weight rows
@@ -95,6 +97,16 @@ public final class MatMul {
         }
         MatMulTask t = matMulTask;
         t.set(out, outOff, w, x, xOff, T);
+        t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
+        if (t.int8) {
+            if (q8Tokens.length < T) {
+                Q8Activation[] grown = java.util.Arrays.copyOf(q8Tokens, T);
+                for (int i = q8Tokens.length; i < T; i++) grown[i] = new Q8Activation();
+                q8Tokens = grown;
+            }
+            Q8Activation.Format f = Q8Activation.formatFor(w.type());
+            for (int i = 0; i < T; i++) q8Tokens[i].quantize(f, x, xOff + i * w.cols(), w.cols());
+        }
         try {
             pool.parallelFor(w.rows(), PANEL_ROWS, t);
         } finally {
@@ -148,11 +160,12 @@ public final class MatMul {
         }
     }
 
-    /** Rows [from, to) of a matMul: panels of 4 dequantized rows times all T tokens. */
+    /** Rows [from, to) of a matMul: panels of 4 dequantized rows times all T tokens (or int8 row dots). */
     private final class MatMulTask implements WorkerPool.RangeTask {
         float[] out, x;
         int outOff, xOff, T;
         Tensor w;
+        boolean int8;
 
         void set(float[] out, int outOff, Tensor w, float[] x, int xOff, int T) {
             this.out = out; this.outOff = outOff; this.w = w; this.x = x; this.xOff = xOff; this.T = T;
@@ -164,6 +177,16 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to, int worker) {
+            if (int8) {
+                RowDotInt8.Kernel k = RowDotInt8.kernel(w.type());
+                var data = w.data();
+                long rowBytes = w.rowBytes();
+                int rows = w.rows();
+                for (int r = from; r < to; r++) {
+                    for (int i = 0; i < T; i++) out[outOff + i * rows + r] = k.dot(data, r * rowBytes, q8Tokens[i]);
+                }
+                return;
+            }
             float[] panel = panels[worker];
             var type = w.type();
             var data = w.data();

@@ -81,4 +81,27 @@ class RowDotInt8Test {
             }
         }
     }
+
+    /** The INT8 matMul equals T INT8 matVecs exactly (the same integer kernels on the same quantized tokens). */
+    @Test
+    void int8MatMulEqualsInt8MatVecs() {
+        Random rnd = new Random(17);
+        try (WorkerPool pool = new WorkerPool(3)) {
+            MatMul mm = new MatMul(pool, MatMul.Path.INT8);
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K}) {
+                int cols = 512, rows = 29, T = 5;
+                Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
+                float[] x = RandomTensors.gaussian(rnd, 3 + T * cols, 1.0);
+                float[] out = new float[T * rows + 2];
+                mm.matMul(out, 2, w, x, 3, T);
+                float[] one = new float[rows];
+                for (int t = 0; t < T; t++) {
+                    mm.matVec(one, 0, w, x, 3 + t * cols);
+                    for (int r = 0; r < rows; r++) {
+                        assertThat(out[2 + t * rows + r]).as("%s t %d r %d", type, t, r).isEqualTo(one[r]);
+                    }
+                }
+            }
+        }
+    }
 }
