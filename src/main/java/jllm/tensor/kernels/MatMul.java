@@ -12,7 +12,7 @@ import jllm.tensor.Tensor;
  * once into a per-thread buffer and multiplies it with all {@code T} tokens in 4x4 register tiles ({@link Gemm}),
  * so each weight block is read and dequantized once per call, not once per token.
  *
- * <p>Two paths for matVec ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
+ * <p>Two paths ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
  * quantizes the activation to 8 bits in ggml's format for the weight type ({@link Q8Activation}, once per call)
  * and uses integer dot products as ggml's CPU backend does ({@link RowDotInt8}), so quantized models compute what
  * llama.cpp computes; F32, F16 and BF16 weights always take the float path. On the INT8 path matMul quantizes
@@ -27,7 +27,7 @@ public final class MatMul {
     /** Rows per chunk unit in matVec: keeps chunks long enough to amortize the claim. */
     private static final int MATVEC_GRAIN = 16;
 
-    /** How matVec multiplies quantized weights: with the float activation, or with an 8-bit quantized one. */
+    /** How quantized weights are multiplied: with the float activation, or with an 8-bit quantized one as in ggml. */
     public enum Path { FLOAT, INT8 }
 
     private final WorkerPool pool;
