@@ -37,4 +37,4 @@ split() {
 }
 split tang
 split song
-echo "prepare_corpus: $(wc -c < "$out/tang.txt") bytes of Tang poems, $(wc -c < "$out/song.txt") bytes of Song ci in $out" >&2
+echo "prepare_corpus: $(wc -c < "$out/tang.txt") bytes of Tang poems, $(wc -c < "$out/song.txt") bytes of Song poems in $out" >&2
