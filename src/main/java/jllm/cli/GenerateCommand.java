@@ -37,7 +37,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (Engine engine = modelOptions.open()) {
-            int[] ids = engine.tokenizer().encode(prompt, !noBos && engine.tokenizer().addBos(), !noSpecial);
+            int[] ids = engine.tokenizer().encode(prompt, !noBos, !noSpecial);
             int nCtx = engine.contextSize(modelOptions.ctx, 4096);
             Session session = engine.newSession(nCtx, modelOptions.batch);
             Session.Result r = session.generate(ids, sampling.generation(), piece -> {

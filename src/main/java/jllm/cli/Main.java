@@ -10,7 +10,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "jllm", mixinStandardHelpOptions = true, version = "jllm 0.1.0",
         description = "Pure-Java LLM inference, training and planning.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ChatCommand.class, InspectCommand.class,
+                EstimateCommand.class, MakeModelCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for bad input (bad file, bad flag value); picocli uses 2 for usage errors. */

@@ -72,7 +72,7 @@ public final class Engine implements AutoCloseable {
             if (src == null) throw new IllegalArgumentException("unknown chat template '" + override + "' (built-in: " + ChatTemplate.BUILTIN.keySet() + ")");
             return new ChatTemplate(src, bos, eos);
         }
-        return ChatTemplate.forModel(file.getString("tokenizer.chat_template", null), bos, eos, tokenizer::hasToken);
+        return ChatTemplate.forModel(file.getString("tokenizer.chat_template", null), bos, eos, t -> tokenizer.tokenId(t) >= 0);
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.function.Consumer;
 
 import jllm.model.KvCache;
 import jllm.model.LlamaModel;
+import jllm.tokenizer.StreamingDecoder;
 import jllm.tokenizer.Tokenizer;
 
 /**
@@ -63,7 +64,7 @@ public final class Session {
         long t1 = System.nanoTime();
 
         Sampler sampler = new Sampler(gen.sampler());
-        Tokenizer.StreamingDecoder decoder = tokenizer.newStreamingDecoder();
+        StreamingDecoder decoder = tokenizer.newStreamingDecoder();
         StopMatcher stops = new StopMatcher(gen.stop(), onText);
         int[] out = new int[gen.maxTokens()];
         int n = 0;

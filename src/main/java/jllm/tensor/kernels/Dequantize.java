@@ -3,16 +3,17 @@ package jllm.tensor.kernels;
 import static jllm.tensor.kernels.Simd.F;
 import static jllm.tensor.kernels.Simd.L;
 import static jllm.tensor.kernels.Simd.LE;
-import static jllm.tensor.kernels.Simd.bf16ToFloats;
-import static jllm.tensor.kernels.Simd.bytesToFloats;
+import static jllm.tensor.kernels.Simd.B;
+import static jllm.tensor.kernels.Simd.I;
+import static jllm.tensor.kernels.Simd.S;
 import static jllm.tensor.kernels.Simd.f16;
-import static jllm.tensor.kernels.Simd.halvesToFloats;
-import static jllm.tensor.kernels.Simd.loadBytes;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jllm.tensor.DequantizeScalar;
 import jllm.tensor.GGMLType;
@@ -42,106 +43,147 @@ public final class Dequantize {
         if (n % type.blockSize != 0) {
             throw new IllegalArgumentException(type + ": element count " + n + " is not a multiple of block size " + type.blockSize);
         }
-        switch (type) {
-            case F32 -> MemorySegment.copy(src, Simd.F32, off, out, outOff, n);
-            case F16 -> {
-                int i = 0;
-                for (; i + L <= n; i += L) halvesToFloats(src, off + 2L * i).intoArray(out, outOff + i);
-                for (; i < n; i++) out[outOff + i] = f16(src, off + 2L * i);
+        DECODERS[type.ordinal()].dequantize(out, outOff, src, off, n);
+    }
+
+    /** A dequantizer of one type (see {@link RowDot} on why dispatch goes through an interface). */
+    @FunctionalInterface
+    interface Decoder {
+        void dequantize(float[] out, int outOff, MemorySegment src, long off, int n);
+    }
+
+    private static final Decoder[] DECODERS = new Decoder[GGMLType.values().length];
+
+    static {
+        DECODERS[GGMLType.F32.ordinal()] = Dequantize::f32Row;
+        DECODERS[GGMLType.F16.ordinal()] = Dequantize::f16Row;
+        DECODERS[GGMLType.BF16.ordinal()] = Dequantize::bf16Row;
+        DECODERS[GGMLType.Q8_0.ordinal()] = Dequantize::q8_0Row;
+        DECODERS[GGMLType.Q4_0.ordinal()] = Dequantize::q4_0Row;
+        DECODERS[GGMLType.Q4_1.ordinal()] = Dequantize::q4_1Row;
+        DECODERS[GGMLType.Q4_K.ordinal()] = Dequantize::q4_KRow;
+        DECODERS[GGMLType.Q5_K.ordinal()] = Dequantize::q5_KRow;
+        DECODERS[GGMLType.Q6_K.ordinal()] = Dequantize::q6_KRow;
+    }
+
+    private static void f32Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        MemorySegment.copy(src, Simd.F32, off, out, outOff, n);
+    }
+
+    private static void f16Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {   // exact half to float, as in RowDot.f16Dot
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector mag = h.and(0x7FFF);
+            IntVector bits = mag.lanewise(VectorOperators.LSHL, 13);
+            bits.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(bits.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00))
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                    .reinterpretAsFloats().intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = f16(src, off + 2L * i);
+    }
+
+    private static void bf16Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = DequantizeScalar.bf16(src, off + 2L * i);
+    }
+
+    private static void q8_0Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 34L * b;
+            float d = f16(src, p);
+            for (int k = 0; k < 32; k += L) ((FloatVector) (ByteVector.fromMemorySegment(B, src, p + 2 + k, LE)).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(out, outOff + 32 * b + k);
+        }
+    }
+
+    private static void q4_0Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 18L * b;
+            float d = f16(src, p);
+            int o = outOff + 32 * b;
+            for (int k = 0; k < 16; k += L) {
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + k);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + 16 + k);
             }
-            case BF16 -> {
-                int i = 0;
-                for (; i + L <= n; i += L) bf16ToFloats(src, off + 2L * i).intoArray(out, outOff + i);
-                for (; i < n; i++) out[outOff + i] = DequantizeScalar.bf16(src, off + 2L * i);
+        }
+    }
+
+    private static void q4_1Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 20L * b;
+            float d = f16(src, p), m = f16(src, p + 2);
+            int o = outOff + 32 * b;
+            for (int k = 0; k < 16; k += L) {
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 4 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(out, o + k);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(out, o + 16 + k);
             }
-            case Q8_0 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    long p = off + 34L * b;
-                    float d = f16(src, p);
-                    for (int k = 0; k < 32; k += L) bytesToFloats(loadBytes(src, p + 2 + k)).mul(d).intoArray(out, outOff + 32 * b + k);
+        }
+    }
+
+    private static void q4_KRow(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = off + 144L * b;
+            float d = f16(src, p), dmin = f16(src, p + 2);
+            for (int g = 0; g < 4; g++) {
+                float d1 = d * RowDot.scaleMin(src, p + 4, 2 * g, 0), m1 = dmin * RowDot.scaleMin(src, p + 4, 2 * g, 1);
+                float d2 = d * RowDot.scaleMin(src, p + 4, 2 * g + 1, 0), m2 = dmin * RowDot.scaleMin(src, p + 4, 2 * g + 1, 1);
+                int o = outOff + 256 * b + 64 * g;
+                for (int k = 0; k < 32; k += L) {
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 16 + 32 * g + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                    ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + k);
+                    ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, o + 32 + k);
                 }
             }
-            case Q4_0 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    long p = off + 18L * b;
-                    float d = f16(src, p);
-                    int o = outOff + 32 * b;
-                    for (int k = 0; k < 16; k += L) {
-                        ByteVector q = loadBytes(src, p + 2 + k);
-                        bytesToFloats(q.and((byte) 0x0F).sub((byte) 8)).mul(d).intoArray(out, o + k);
-                        bytesToFloats(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d).intoArray(out, o + 16 + k);
-                    }
+        }
+    }
+
+    private static void q5_KRow(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = off + 176L * b;
+            float d = f16(src, p), dmin = f16(src, p + 2);
+            for (int g = 0; g < 4; g++) {
+                float d1 = d * RowDot.scaleMin(src, p + 4, 2 * g, 0), m1 = dmin * RowDot.scaleMin(src, p + 4, 2 * g, 1);
+                float d2 = d * RowDot.scaleMin(src, p + 4, 2 * g + 1, 0), m2 = dmin * RowDot.scaleMin(src, p + 4, 2 * g + 1, 1);
+                int o = outOff + 256 * b + 64 * g;
+                for (int k = 0; k < 32; k += L) {
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 48 + 32 * g + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 16 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                    IntVector h1 = h.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector h2 = h.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
+                    ((FloatVector) (q.and(0x0F).or(h1)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + k);
+                    ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h2)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, o + 32 + k);
                 }
             }
-            case Q4_1 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    long p = off + 20L * b;
-                    float d = f16(src, p), m = f16(src, p + 2);
-                    int o = outOff + 32 * b;
-                    for (int k = 0; k < 16; k += L) {
-                        ByteVector q = loadBytes(src, p + 4 + k);
-                        bytesToFloats(q.and((byte) 0x0F)).mul(d).add(m).intoArray(out, o + k);
-                        bytesToFloats(q.lanewise(VectorOperators.LSHR, 4)).mul(d).add(m).intoArray(out, o + 16 + k);
-                    }
-                }
-            }
-            case Q4_K -> {
-                for (int b = 0; b < n / 256; b++) {
-                    long p = off + 144L * b;
-                    float d = f16(src, p), dmin = f16(src, p + 2);
-                    for (int g = 0; g < 4; g++) {
-                        float d1 = d * RowDot.scaleMin(src, p + 4, 2 * g, 0), m1 = dmin * RowDot.scaleMin(src, p + 4, 2 * g, 1);
-                        float d2 = d * RowDot.scaleMin(src, p + 4, 2 * g + 1, 0), m2 = dmin * RowDot.scaleMin(src, p + 4, 2 * g + 1, 1);
-                        int o = outOff + 256 * b + 64 * g;
-                        for (int k = 0; k < 32; k += L) {
-                            ByteVector q = loadBytes(src, p + 16 + 32 * g + k);
-                            bytesToFloats(q.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(out, o + k);
-                            bytesToFloats(q.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(out, o + 32 + k);
-                        }
-                    }
-                }
-            }
-            case Q5_K -> {
-                for (int b = 0; b < n / 256; b++) {
-                    long p = off + 176L * b;
-                    float d = f16(src, p), dmin = f16(src, p + 2);
-                    for (int g = 0; g < 4; g++) {
-                        float d1 = d * RowDot.scaleMin(src, p + 4, 2 * g, 0), m1 = dmin * RowDot.scaleMin(src, p + 4, 2 * g, 1);
-                        float d2 = d * RowDot.scaleMin(src, p + 4, 2 * g + 1, 0), m2 = dmin * RowDot.scaleMin(src, p + 4, 2 * g + 1, 1);
-                        int o = outOff + 256 * b + 64 * g;
-                        for (int k = 0; k < 32; k += L) {
-                            ByteVector q = loadBytes(src, p + 48 + 32 * g + k);
-                            ByteVector h = loadBytes(src, p + 16 + k);
-                            ByteVector h1 = h.lanewise(VectorOperators.LSHR, 2 * g).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                            ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2 * g + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                            bytesToFloats(q.and((byte) 0x0F).or(h1)).mul(d1).sub(m1).intoArray(out, o + k);
-                            bytesToFloats(q.lanewise(VectorOperators.LSHR, 4).or(h2)).mul(d2).sub(m2).intoArray(out, o + 32 + k);
-                        }
-                    }
-                }
-            }
-            case Q6_K -> {
-                for (int b = 0; b < n / 256; b++) {
-                    long p = off + 210L * b;
-                    float d = f16(src, p + 208);
-                    for (int half = 0; half < 2; half++) {
-                        long ql = p + 64 * half, qh = p + 128 + 32 * half, sc = p + 192 + 8 * half;
-                        int o = outOff + 256 * b + 128 * half;
-                        for (int k = 0; k < 32; k += L) {
-                            int is = k / 16;
-                            ByteVector a = loadBytes(src, ql + k);
-                            ByteVector c = loadBytes(src, ql + 32 + k);
-                            ByteVector h = loadBytes(src, qh + k);
-                            ByteVector q1 = a.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            ByteVector q2 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                            bytesToFloats(q1).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(out, o + k);
-                            bytesToFloats(q2).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(out, o + 32 + k);
-                            bytesToFloats(q3).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(out, o + 64 + k);
-                            bytesToFloats(q4).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(out, o + 96 + k);
-                        }
-                    }
+        }
+    }
+
+    private static void q6_KRow(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = off + 210L * b;
+            float d = f16(src, p + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = p + 64 * half, qh = p + 128 + 32 * half, sc = p + 192 + 8 * half;
+                int o = outOff + 256 * b + 128 * half;
+                for (int k = 0; k < 32; k += L) {
+                    int is = k / 16;
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(B, src, ql + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                    IntVector c = ((IntVector) ByteVector.fromMemorySegment(B, src, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, src, qh + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                    IntVector q1 = a.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 6).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(out, o + k);
+                    ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(out, o + 32 + k);
+                    ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(out, o + 64 + k);
+                    ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(d * src.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(out, o + 96 + k);
                 }
             }
         }

@@ -12,6 +12,10 @@ import jllm.tensor.Tensor;
  * once into a per-thread buffer and multiplies it with all {@code T} tokens in 4x4 register tiles ({@link Gemm}),
  * so each weight block is read and dequantized once per call, not once per token.
  *
+ * <p>Two paths for matVec ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
+ * quantizes the activation to 8-bit blocks ({@link Q8Activation}, once per call) and uses integer block dot
+ * products ({@link RowDotInt8}) for the quantized types; F32, F16 and BF16 weights always take the float path. matMul always uses the float path.
+ *
  * <p>Rows are split across the pool's threads. An instance holds per-thread scratch buffers that grow to the
  * largest row seen and are then reused: it allocates nothing in steady state and is not thread-safe (one per
  * model state).
@@ -21,14 +25,29 @@ public final class MatMul {
     /** Rows per chunk unit in matVec: keeps chunks long enough to amortize the claim. */
     private static final int MATVEC_GRAIN = 16;
 
+    /** How matVec multiplies quantized weights: with the float activation, or with an 8-bit quantized one. */
+    public enum Path { FLOAT, INT8 }
+
     private final WorkerPool pool;
+    private final Path path;
+    private final Q8Activation q8 = new Q8Activation();
     private final MatVecTask matVecTask = new MatVecTask();
     private final MatMulTask matMulTask = new MatMulTask();
     private final float[][] panels;     // per worker: (PANEL_ROWS, cols) dequantized weight rows
 
+    /** A MatMul on {@code pool} using the float path. */
     public MatMul(WorkerPool pool) {
+        this(pool, Path.FLOAT);
+    }
+
+    public MatMul(WorkerPool pool, Path path) {
         this.pool = pool;
+        this.path = path;
         this.panels = new float[pool.threads()][0];
+    }
+
+    public Path path() {
+        return path;
     }
 
     public WorkerPool pool() {
@@ -45,6 +64,8 @@ public final class MatMul {
         check(out, outOff, w, x, xOff, 1);
         MatVecTask t = matVecTask;
         t.set(out, outOff, w, x, xOff);
+        t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
+        if (t.int8) q8.quantize(x, xOff, w.cols());
         try {
             pool.parallelFor(w.rows(), MATVEC_GRAIN, t);
         } finally {
@@ -94,10 +115,11 @@ public final class MatMul {
     }
 
     /** Rows [from, to) of a matVec: one fused dequantize-and-dot per row. */
-    private static final class MatVecTask implements WorkerPool.RangeTask {
+    private final class MatVecTask implements WorkerPool.RangeTask {
         float[] out, x;
         int outOff, xOff;
         Tensor w;
+        boolean int8;
 
         void set(float[] out, int outOff, Tensor w, float[] x, int xOff) {
             this.out = out; this.outOff = outOff; this.w = w; this.x = x; this.xOff = xOff;
@@ -113,8 +135,13 @@ public final class MatMul {
             var data = w.data();
             long rowBytes = w.rowBytes();
             int cols = w.cols();
+            if (int8) {
+                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.dot(type, data, r * rowBytes, q8);
+                return;
+            }
+            RowDot.Kernel k = RowDot.kernel(type);
             for (int r = from; r < to; r++) {
-                out[outOff + r] = RowDot.dot(type, data, r * rowBytes, x, xOff, cols);
+                out[outOff + r] = k.dot(data, r * rowBytes, x, xOff, cols);
             }
         }
     }

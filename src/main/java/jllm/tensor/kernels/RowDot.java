@@ -4,18 +4,21 @@ import static jllm.tensor.kernels.Simd.F;
 import static jllm.tensor.kernels.Simd.F32;
 import static jllm.tensor.kernels.Simd.L;
 import static jllm.tensor.kernels.Simd.LE;
-import static jllm.tensor.kernels.Simd.bf16ToFloats;
-import static jllm.tensor.kernels.Simd.bytesToFloats;
+import static jllm.tensor.kernels.Simd.B;
+import static jllm.tensor.kernels.Simd.I;
+import static jllm.tensor.kernels.Simd.S;
 import static jllm.tensor.kernels.Simd.f16;
-import static jllm.tensor.kernels.Simd.halvesToFloats;
-import static jllm.tensor.kernels.Simd.loadBytes;
 import static jllm.tensor.kernels.Simd.u8;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jllm.tensor.GGMLType;
 
@@ -31,22 +34,44 @@ import jllm.tensor.GGMLType;
 public final class RowDot {
     private RowDot() {}
 
+    private static final java.lang.foreign.ValueLayout.OfLong I64 = JAVA_LONG_UNALIGNED.withOrder(LE);
+    private static final java.lang.foreign.ValueLayout.OfInt I32 = JAVA_INT_UNALIGNED.withOrder(LE);
+
     /**
      * {@code sum_i w_i x[xo + i]} over the {@code n} elements of type {@code type} stored from byte {@code off} of
      * {@code w}; {@code n} must be a multiple of the type's block size (not checked here: callers validate shapes).
      */
     public static float dot(GGMLType type, MemorySegment w, long off, float[] x, int xo, int n) {
-        return switch (type) {
-            case F32 -> f32(w, off, x, xo, n);
-            case F16 -> f16Dot(w, off, x, xo, n);
-            case BF16 -> bf16(w, off, x, xo, n);
-            case Q8_0 -> q8_0(w, off, x, xo, n);
-            case Q4_0 -> q4_0(w, off, x, xo, n);
-            case Q4_1 -> q4_1(w, off, x, xo, n);
-            case Q4_K -> q4_K(w, off, x, xo, n);
-            case Q5_K -> q5_K(w, off, x, xo, n);
-            case Q6_K -> q6_K(w, off, x, xo, n);
-        };
+        return kernel(type).dot(w, off, x, xo, n);
+    }
+
+    /** The row dot of one type, as a function object: what {@link MatMul} calls per row. */
+    @FunctionalInterface
+    public interface Kernel {
+        float dot(MemorySegment w, long off, float[] x, int xo, int n);
+    }
+
+    // Dispatch through an interface rather than a switch: with several types in use the call site is
+    // megamorphic and C2 compiles each kernel on its own. A switch lets C2 inline every small kernel into one
+    // method, whose size then exceeds C2's inlining budget, and the Vector API calls left un-inlined box
+    // their vectors on the heap.
+    private static final Kernel[] KERNELS = new Kernel[GGMLType.values().length];
+
+    static {
+        KERNELS[GGMLType.F32.ordinal()] = RowDot::f32;
+        KERNELS[GGMLType.F16.ordinal()] = RowDot::f16Dot;
+        KERNELS[GGMLType.BF16.ordinal()] = RowDot::bf16;
+        KERNELS[GGMLType.Q8_0.ordinal()] = RowDot::q8_0;
+        KERNELS[GGMLType.Q4_0.ordinal()] = RowDot::q4_0;
+        KERNELS[GGMLType.Q4_1.ordinal()] = RowDot::q4_1;
+        KERNELS[GGMLType.Q4_K.ordinal()] = RowDot::q4_K;
+        KERNELS[GGMLType.Q5_K.ordinal()] = RowDot::q5_K;
+        KERNELS[GGMLType.Q6_K.ordinal()] = RowDot::q6_K;
+    }
+
+    /** The float-path row dot kernel for {@code type}. */
+    public static Kernel kernel(GGMLType type) {
+        return KERNELS[type.ordinal()];
     }
 
     static float f32(MemorySegment w, long off, float[] x, int xo, int n) {
@@ -62,13 +87,20 @@ public final class RowDot {
     }
 
     static float f16Dot(MemorySegment w, long off, float[] x, int xo, int n) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        // IEEE half to float in int lanes, exactly: exponent and mantissa shifted into place and rebased by a
+        // multiply with 2^112 (which also normalizes subnormals); Inf/NaN get the all-ones exponent; then the sign.
+        FloatVector a0 = FloatVector.zero(F);
         int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            a0 = halvesToFloats(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
-            a1 = halvesToFloats(w, off + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+        for (; i + L <= n; i += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector mag = h.and(0x7FFF);
+            IntVector bits = mag.lanewise(VectorOperators.LSHL, 13);
+            IntVector fb = bits.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(bits.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00))
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+            a0 = fb.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i), a0);
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = a0.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += f16(w, off + 2L * i) * x[xo + i];
         return s;
     }
@@ -77,8 +109,10 @@ public final class RowDot {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
-            a0 = bf16ToFloats(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), a0);
-            a1 = bf16ToFloats(w, off + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, w, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, w, off + 2L * (i + L), LE).convertShape(VectorOperators.S2I, I, 0);
+            a0 = h0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = h1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
         float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += Float.intBitsToFloat((w.get(Simd.I16, off + 2L * i) & 0xFFFF) << 16) * x[xo + i];
@@ -94,19 +128,19 @@ public final class RowDot {
             int x0 = xo + 32 * b, x1 = x0 + 32;
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
             for (int k = 0; k < 32; k += L) {
-                s0 = bytesToFloats(loadBytes(w, p0 + 2 + k)).fma(FloatVector.fromArray(F, x, x0 + k), s0);
-                s1 = bytesToFloats(loadBytes(w, p1 + 2 + k)).fma(FloatVector.fromArray(F, x, x1 + k), s1);
+                s0 = ((FloatVector) (ByteVector.fromMemorySegment(B, w, p0 + 2 + k, LE)).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, x0 + k), s0);
+                s1 = ((FloatVector) (ByteVector.fromMemorySegment(B, w, p1 + 2 + k, LE)).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, x1 + k), s1);
             }
-            acc0 = s0.fma(bc(f16(w, p0)), acc0);
-            acc1 = s1.fma(bc(f16(w, p1)), acc1);
+            acc0 = s0.fma(FloatVector.broadcast(F, f16(w, p0)), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, f16(w, p1)), acc1);
         }
         for (; b < nb; b++) {
             long p = off + 34L * b;
             FloatVector s = FloatVector.zero(F);
             for (int k = 0; k < 32; k += L) {
-                s = bytesToFloats(loadBytes(w, p + 2 + k)).fma(FloatVector.fromArray(F, x, xo + 32 * b + k), s);
+                s = ((FloatVector) (ByteVector.fromMemorySegment(B, w, p + 2 + k, LE)).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + 32 * b + k), s);
             }
-            acc0 = s.fma(bc(f16(w, p)), acc0);
+            acc0 = s.fma(FloatVector.broadcast(F, f16(w, p)), acc0);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
@@ -119,14 +153,13 @@ public final class RowDot {
             int xb = xo + 32 * b;
             FloatVector s = FloatVector.zero(F);
             for (int k = 0; k < 16; k += L) {
-                ByteVector q = loadBytes(w, p + 2 + k);
-                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                s = bytesToFloats(lo).fma(FloatVector.fromArray(F, x, xb + k), s);
-                s = bytesToFloats(hi).fma(FloatVector.fromArray(F, x, xb + 16 + k), s);
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                IntVector lo = q.and(0x0F).sub(8);
+                IntVector hi = q.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8);
+                s = ((FloatVector) lo.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + k), s);
+                s = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 16 + k), s);
             }
-            if ((b & 1) == 0) acc0 = s.fma(bc(f16(w, p)), acc0);
-            else acc1 = s.fma(bc(f16(w, p)), acc1);
+            acc0 = s.fma(FloatVector.broadcast(F, f16(w, p)), acc0);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
@@ -139,121 +172,174 @@ public final class RowDot {
             int xb = xo + 32 * b;
             FloatVector s = FloatVector.zero(F), sx = FloatVector.zero(F);
             for (int k = 0; k < 16; k += L) {
-                ByteVector q = loadBytes(w, p + 4 + k);
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 4 + k, LE).convertShape(VectorOperators.B2I, I, 0));
                 FloatVector xl = FloatVector.fromArray(F, x, xb + k);
                 FloatVector xh = FloatVector.fromArray(F, x, xb + 16 + k);
-                s = bytesToFloats(q.and((byte) 0x0F)).fma(xl, s);
-                s = bytesToFloats(q.lanewise(VectorOperators.LSHR, 4)).fma(xh, s);
+                s = ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xl, s);
+                s = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xh, s);
                 sx = sx.add(xl).add(xh);
             }
-            acc = s.fma(bc(f16(w, p)), acc);
-            accM = sx.fma(bc(f16(w, p + 2)), accM);
+            acc = s.fma(FloatVector.broadcast(F, f16(w, p)), acc);
+            accM = sx.fma(FloatVector.broadcast(F, f16(w, p + 2)), accM);
         }
         return acc.add(accM).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector bc(float v) {
-        return FloatVector.broadcast(F, v);
-    }
-
     /** Sub-block scale ({@code which} 0) or min (1) of Q4_K/Q5_K's 12 packed bytes at {@code sc}. */
     static int scaleMin(MemorySegment s, long sc, int j, int which) {
-        if (j < 4) return u8(s, sc + j + 4 * which) & 63;
-        if (which == 0) return (u8(s, sc + j + 4) & 0xF) | ((u8(s, sc + j - 4) >> 6) << 4);
-        return (u8(s, sc + j + 4) >> 4) | ((u8(s, sc + j) >> 6) << 4);
+        long lo = s.get(I64, sc);
+        int hi = s.get(I32, sc + 8);
+        if (j < 4) return which == 0 ? sc03(lo, j) : m03(lo, j);
+        return which == 0 ? sc47(lo, hi, j - 4) : m47(lo, hi, j - 4);
     }
 
+    // The K-quant kernels work one super-block (Q4_K, Q5_K: two halves of four sub-blocks) or a quarter of one
+    // (Q6_K) per call and return a float: C2 inlines a bounded amount of bytecode per
+    // compilation, and a whole-row kernel with every Vector API call inlined exceeds it, after which vectors
+    // are boxed on the heap. One reduction per 64-128 elements is cheap.
+
     static float q4_K(MemorySegment w, long off, float[] x, int xo, int n) {
-        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
-        int nb = n / 256;
-        for (int b = 0; b < nb; b++) {
-            long p = off + 144L * b;
-            float d = f16(w, p), dmin = f16(w, p + 2);
-            long sc = p + 4, q = p + 16;
-            int xb = xo + 256 * b;
-            for (int g = 0; g < 4; g++) {
-                FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
-                FloatVector x1s = FloatVector.zero(F), x2s = FloatVector.zero(F);
-                int xg = xb + 64 * g;
-                for (int k = 0; k < 32; k += L) {
-                    ByteVector qb = loadBytes(w, q + 32 * g + k);
-                    FloatVector xl = FloatVector.fromArray(F, x, xg + k);
-                    FloatVector xh = FloatVector.fromArray(F, x, xg + 32 + k);
-                    s1 = bytesToFloats(qb.and((byte) 0x0F)).fma(xl, s1);
-                    s2 = bytesToFloats(qb.lanewise(VectorOperators.LSHR, 4)).fma(xh, s2);
-                    x1s = x1s.add(xl);
-                    x2s = x2s.add(xh);
-                }
-                acc = s1.fma(bc(d * scaleMin(w, sc, 2 * g, 0)), acc);
-                acc = s2.fma(bc(d * scaleMin(w, sc, 2 * g + 1, 0)), acc);
-                accM = x1s.fma(bc(dmin * scaleMin(w, sc, 2 * g, 1)), accM);
-                accM = x2s.fma(bc(dmin * scaleMin(w, sc, 2 * g + 1, 1)), accM);
+        float s = 0;
+        for (int b = 0; b < n / 256; b++) s += q4_KBlock(w, off + 144L * b, x, xo + 256 * b);
+        return s;
+    }
+
+    /** One Q4_K block: two halves of four sub-blocks each, one reduction. */
+    private static float q4_KBlock(MemorySegment w, long p, float[] x, int xb) {
+        float d = f16(w, p), dmin = f16(w, p + 2);
+        long lo = w.get(I64, p + 4);
+        int hi = w.get(I32, p + 12);
+        FloatVector acc = FloatVector.zero(F);
+        for (int h = 0; h < 2; h++) {
+            // sub-blocks 4h .. 4h + 3: scales and mins (the high nibbles' scales divided by 16, see below)
+            float d0 = d * (h == 0 ? sc03(lo, 0) : sc47(lo, hi, 0)), d1 = d * 0.0625f * (h == 0 ? sc03(lo, 1) : sc47(lo, hi, 1));
+            float d2 = d * (h == 0 ? sc03(lo, 2) : sc47(lo, hi, 2)), d3 = d * 0.0625f * (h == 0 ? sc03(lo, 3) : sc47(lo, hi, 3));
+            float m0 = dmin * (h == 0 ? m03(lo, 0) : m47(lo, hi, 0)), m1 = dmin * (h == 0 ? m03(lo, 1) : m47(lo, hi, 1));
+            float m2 = dmin * (h == 0 ? m03(lo, 2) : m47(lo, hi, 2)), m3 = dmin * (h == 0 ? m03(lo, 3) : m47(lo, hi, 3));
+            long q = p + 16 + 64 * h;
+            int xh = xb + 128 * h;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
+            for (int k = 0; k < 32; k += L) {
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                FloatVector x0 = FloatVector.fromArray(F, x, xh + k);
+                FloatVector x1 = FloatVector.fromArray(F, x, xh + 32 + k);
+                FloatVector x2 = FloatVector.fromArray(F, x, xh + 64 + k);
+                FloatVector x3 = FloatVector.fromArray(F, x, xh + 96 + k);
+                a0 = ((FloatVector) qa.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x0, a0);
+                a1 = ((FloatVector) qa.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x1, a1);   // 16 * high nibble
+                a2 = ((FloatVector) qb.and(0x0F).convert(VectorOperators.I2F, 0)).fma(x2, a2);
+                a3 = ((FloatVector) qb.and(0xF0).convert(VectorOperators.I2F, 0)).fma(x3, a3);
+                s0 = s0.add(x0);
+                s1 = s1.add(x1);
+                s2 = s2.add(x2);
+                s3 = s3.add(x3);
             }
+            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
+                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
         }
-        return acc.sub(accM).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    // get_scale_min_k4 on the 12 scale bytes read as a long (bytes 0-7) and an int (bytes 8-11):
+    // sub-blocks 0-3 have 6-bit scale in byte j and min in byte j + 4; sub-blocks 4-7 (t = j - 4) take their low
+    // 4 bits from byte j + 4 (scale: low nibble, min: high nibble) and their top 2 bits from bits 6-7 of bytes
+    // t (scale) and t + 4 (min).
+    static int sc03(long lo, int j) {
+        return (int) (lo >>> (8 * j)) & 63;
+    }
+
+    static int m03(long lo, int j) {
+        return (int) (lo >>> (32 + 8 * j)) & 63;
+    }
+
+    static int sc47(long lo, int hi, int t) {
+        return ((hi >>> (8 * t)) & 0xF) | (((int) (lo >>> (8 * t + 6)) & 3) << 4);
+    }
+
+    static int m47(long lo, int hi, int t) {
+        return ((hi >>> (8 * t + 4)) & 0xF) | (((int) (lo >>> (32 + 8 * t + 6)) & 3) << 4);
     }
 
     static float q5_K(MemorySegment w, long off, float[] x, int xo, int n) {
-        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
-        int nb = n / 256;
-        for (int b = 0; b < nb; b++) {
-            long p = off + 176L * b;
-            float d = f16(w, p), dmin = f16(w, p + 2);
-            long sc = p + 4, qh = p + 16, ql = p + 48;
-            int xb = xo + 256 * b;
-            for (int g = 0; g < 4; g++) {
-                FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
-                FloatVector x1s = FloatVector.zero(F), x2s = FloatVector.zero(F);
-                int xg = xb + 64 * g;
-                for (int k = 0; k < 32; k += L) {
-                    ByteVector qb = loadBytes(w, ql + 32 * g + k);
-                    ByteVector hb = loadBytes(w, qh + k);
-                    ByteVector h1 = hb.lanewise(VectorOperators.LSHR, 2 * g).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    ByteVector h2 = hb.lanewise(VectorOperators.LSHR, 2 * g + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    FloatVector xl = FloatVector.fromArray(F, x, xg + k);
-                    FloatVector xh = FloatVector.fromArray(F, x, xg + 32 + k);
-                    s1 = bytesToFloats(qb.and((byte) 0x0F).or(h1)).fma(xl, s1);
-                    s2 = bytesToFloats(qb.lanewise(VectorOperators.LSHR, 4).or(h2)).fma(xh, s2);
-                    x1s = x1s.add(xl);
-                    x2s = x2s.add(xh);
-                }
-                acc = s1.fma(bc(d * scaleMin(w, sc, 2 * g, 0)), acc);
-                acc = s2.fma(bc(d * scaleMin(w, sc, 2 * g + 1, 0)), acc);
-                accM = x1s.fma(bc(dmin * scaleMin(w, sc, 2 * g, 1)), accM);
-                accM = x2s.fma(bc(dmin * scaleMin(w, sc, 2 * g + 1, 1)), accM);
+        float s = 0;
+        for (int b = 0; b < n / 256; b++) s += q5_KBlock(w, off + 176L * b, x, xo + 256 * b);
+        return s;
+    }
+
+    /** One Q5_K block, as {@link #q4_KBlock} plus the fifth bits (bits 4h .. 4h + 3 of the 32 qh bytes). */
+    private static float q5_KBlock(MemorySegment w, long p, float[] x, int xb) {
+        float d = f16(w, p), dmin = f16(w, p + 2);
+        long lo = w.get(I64, p + 4);
+        int hi = w.get(I32, p + 12);
+        FloatVector acc = FloatVector.zero(F);
+        for (int h = 0; h < 2; h++) {
+            float d0 = d * (h == 0 ? sc03(lo, 0) : sc47(lo, hi, 0)), d1 = d * 0.0625f * (h == 0 ? sc03(lo, 1) : sc47(lo, hi, 1));
+            float d2 = d * (h == 0 ? sc03(lo, 2) : sc47(lo, hi, 2)), d3 = d * 0.0625f * (h == 0 ? sc03(lo, 3) : sc47(lo, hi, 3));
+            float m0 = dmin * (h == 0 ? m03(lo, 0) : m47(lo, hi, 0)), m1 = dmin * (h == 0 ? m03(lo, 1) : m47(lo, hi, 1));
+            float m2 = dmin * (h == 0 ? m03(lo, 2) : m47(lo, hi, 2)), m3 = dmin * (h == 0 ? m03(lo, 3) : m47(lo, hi, 3));
+            long ql = p + 48 + 64 * h;
+            int xh = xb + 128 * h;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector s0 = a0, s1 = a0, s2 = a0, s3 = a0;
+            for (int k = 0; k < 32; k += L) {
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hb = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 16 + k, LE).convertShape(VectorOperators.B2I, I, 0))
+                        .lanewise(VectorOperators.LSHR, 4 * h);
+                FloatVector x0 = FloatVector.fromArray(F, x, xh + k);
+                FloatVector x1 = FloatVector.fromArray(F, x, xh + 32 + k);
+                FloatVector x2 = FloatVector.fromArray(F, x, xh + 64 + k);
+                FloatVector x3 = FloatVector.fromArray(F, x, xh + 96 + k);
+                // q = nibble + 16 * bit; the high nibbles are used in place (16x), their bit at 256
+                a0 = ((FloatVector) qa.and(0x0F).or(hb.and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(x0, a0);
+                a1 = ((FloatVector) qa.and(0xF0).or(hb.and(2).lanewise(VectorOperators.LSHL, 7)).convert(VectorOperators.I2F, 0)).fma(x1, a1);
+                a2 = ((FloatVector) qb.and(0x0F).or(hb.and(4).lanewise(VectorOperators.LSHL, 2)).convert(VectorOperators.I2F, 0)).fma(x2, a2);
+                a3 = ((FloatVector) qb.and(0xF0).or(hb.and(8).lanewise(VectorOperators.LSHL, 5)).convert(VectorOperators.I2F, 0)).fma(x3, a3);
+                s0 = s0.add(x0);
+                s1 = s1.add(x1);
+                s2 = s2.add(x2);
+                s3 = s3.add(x3);
             }
+            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
+                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
         }
-        return acc.sub(accM).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     static float q6_K(MemorySegment w, long off, float[] x, int xo, int n) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int nb = n / 256;
-        for (int b = 0; b < nb; b++) {
+        float s = 0;
+        for (int b = 0; b < n / 256; b++) {
             long p = off + 210L * b;
             float d = f16(w, p + 208);
-            for (int half = 0; half < 2; half++) {
-                long ql = p + 64 * half, qh = p + 128 + 32 * half, sc = p + 192 + 8 * half;
-                int xh = xo + 256 * b + 128 * half;
-                for (int k = 0; k < 32; k += L) {
-                    int is = k / 16;
-                    ByteVector a = loadBytes(w, ql + k);
-                    ByteVector c = loadBytes(w, ql + 32 + k);
-                    ByteVector h = loadBytes(w, qh + k);
-                    ByteVector q1 = a.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    FloatVector p1 = bytesToFloats(q1).mul(FloatVector.fromArray(F, x, xh + k));
-                    FloatVector p2 = bytesToFloats(q2).mul(FloatVector.fromArray(F, x, xh + 32 + k));
-                    FloatVector p3 = bytesToFloats(q3).mul(FloatVector.fromArray(F, x, xh + 64 + k));
-                    FloatVector p4 = bytesToFloats(q4).mul(FloatVector.fromArray(F, x, xh + 96 + k));
-                    acc0 = p1.fma(bc(d * w.get(JAVA_BYTE, sc + is)), acc0);
-                    acc1 = p2.fma(bc(d * w.get(JAVA_BYTE, sc + is + 2)), acc1);
-                    acc0 = p3.fma(bc(d * w.get(JAVA_BYTE, sc + is + 4)), acc0);
-                    acc1 = p4.fma(bc(d * w.get(JAVA_BYTE, sc + is + 6)), acc1);
-                }
+            for (int k = 0; k < 32; k += 16) {
+                s += q6_KQuarter(w, p + k, p + 128 + k, p + 192 + k / 16, d, x, xo + 256 * b + k);
+                s += q6_KQuarter(w, p + 64 + k, p + 160 + k, p + 200 + k / 16, d, x, xo + 256 * b + 128 + k);
             }
+        }
+        return s;
+    }
+
+    /**
+     * 64 elements of a Q6_K block: for l in [0, 16) the elements l, l + 32, l + 64, l + 96 (relative to
+     * {@code xh}) from ql bytes l and l + 32, qh byte l, and the four scales at sc, sc + 2, sc + 4, sc + 6.
+     */
+    private static float q6_KQuarter(MemorySegment w, long ql, long qh, long sc, float d, float[] x, int xh) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int k = 0; k < 16; k += L) {
+            int is = 0;
+            IntVector a = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0));
+            IntVector c = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+            IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0)).lanewise(VectorOperators.LSHL, 4);
+            IntVector q1 = a.and(0x0F).or(h.and(0x30)).sub(32);
+            IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32);
+            IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 4).and(0x30)).sub(32);
+            IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 6).and(0x30)).sub(32);
+            acc0 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is))).fma(FloatVector.fromArray(F, x, xh + k), acc0);
+            acc1 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is + 2))).fma(FloatVector.fromArray(F, x, xh + 32 + k), acc1);
+            acc0 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is + 4))).fma(FloatVector.fromArray(F, x, xh + 64 + k), acc0);
+            acc1 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is + 6))).fma(FloatVector.fromArray(F, x, xh + 96 + k), acc1);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }

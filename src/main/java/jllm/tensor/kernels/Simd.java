@@ -18,6 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  * to 8 or 16 lanes ({@code L}); block decoders load exactly {@code L} bytes ({@code B}), shorts ({@code S}) or
  * ints ({@code I}) at a time so that one conversion yields one float vector. Kernels are written for
  * {@code L} dividing 16, which covers AVX2 (8) and AVX-512 (16).
+ *
+ * <p>There are deliberately no helper methods that take or return vectors: when C2 has already compiled such
+ * a helper on its own into a big method it refuses to inline it, and every vector crossing the call is then
+ * boxed on the heap. Kernels write their conversions inline.
  */
 final class Simd {
     private Simd() {}
@@ -45,38 +49,5 @@ final class Simd {
 
     static int u8(MemorySegment s, long off) {
         return s.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
-    }
-
-    /** {@code L} signed bytes at {@code off} as floats. */
-    static FloatVector bytesToFloats(ByteVector b) {
-        return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    static ByteVector loadBytes(MemorySegment s, long off) {
-        return ByteVector.fromMemorySegment(B, s, off, LE);
-    }
-
-    private static final float TWO_POW_112 = 0x1p112f;
-
-    /**
-     * {@code L} IEEE halves at {@code off} as floats, exactly (the same values as {@link Float#float16ToFloat}):
-     * the exponent and mantissa bits shifted into float position and rebased by a multiply with 2^112 (which
-     * also normalizes subnormals), infinities and NaNs given the all-ones exponent, then the sign.
-     */
-    static FloatVector halvesToFloats(MemorySegment s, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        IntVector mag = h.and(0x7FFF);
-        IntVector bits = mag.lanewise(VectorOperators.LSHL, 13);
-        FloatVector f = bits.reinterpretAsFloats().mul(TWO_POW_112);
-        IntVector fb = f.reinterpretAsInts();
-        fb = fb.blend(bits.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00));
-        fb = fb.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-        return fb.reinterpretAsFloats();
-    }
-
-    /** {@code L} bfloat16 values at {@code off} as floats: the bits shifted into the top half. */
-    static FloatVector bf16ToFloats(MemorySegment s, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 }

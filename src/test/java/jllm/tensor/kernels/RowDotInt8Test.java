@@ -1,0 +1,84 @@
+package jllm.tensor.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import jllm.tensor.GGMLType;
+import jllm.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The int8 path for every quantized type: the vector kernels against their scalar twin of the same algorithm (exact integer block sums;
+ * tolerance 1e-6 of {@code sum_b |d_w d_x s_b|} for the float accumulation order), the activation quantization
+ * error bound, the difference from the float path (bounded by the activation's quantization error), and
+ * MatMul's INT8 matVec.
+ */
+class RowDotInt8Test {
+
+    @Test
+    void vectorMatchesScalarTwinAndStaysCloseToFloatPath() {
+        Random rnd = new Random(9);
+        Q8Activation a = new Q8Activation();
+        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
+            double worstTwin = 0, worstFloat = 0;
+            for (int cols : type.blockSize == 32 ? new int[] {32, 96, 2048} : new int[] {256, 768, 2048}) {
+                Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);
+                float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
+                a.quantize(x, 0, cols);
+                // activation quantization: |x - d q| <= d / 2 per element (d = block absmax / 127)
+                for (int i = 0; i < cols; i++) {
+                    assertThat((double) Math.abs(x[i] - a.value(i))).isLessThanOrEqualTo(0.5001 * a.d[i / 32] + 1e-30);
+                }
+                float[] wf = w.toFloatArray();
+                for (int r = 0; r < 9; r++) {
+                    float v = RowDotInt8.dot(type, w.data(), w.rowOffset(r), a);
+                    float s = RowDotInt8.dotScalar(type, w.data(), w.rowOffset(r), a);
+                    double absTerms = 0, absW = 0, errBound = 0;
+                    for (int i = 0; i < cols; i++) {
+                        absTerms += Math.abs((double) wf[r * cols + i] * a.value(i));
+                        errBound += Math.abs((double) wf[r * cols + i]) * 0.5001 * a.d[i / 32];
+                    }
+                    double twin = Math.abs(v - s) / Math.max(absTerms, 1e-30);
+                    worstTwin = Math.max(worstTwin, twin);
+                    assertThat(twin).as("%s cols %d row %d", type, cols, r).isLessThanOrEqualTo(1e-6);
+                    // against the float path: the difference is the activation's quantization error, bounded by
+                    // sum |w_i| d/2, plus float rounding
+                    float f = RowDotScalar.dot(type, w.data(), w.rowOffset(r), x, 0, cols);
+                    double diff = Math.abs(v - f);
+                    worstFloat = Math.max(worstFloat, diff / Math.max(absTerms, 1e-30));
+                    assertThat(diff).as("%s int8 vs float, cols %d row %d", type, cols, r).isLessThanOrEqualTo(errBound + 1e-5 * absTerms);
+                }
+            }
+            System.out.printf("int8 %-5s max |vector - scalar twin| / sum|terms| = %.3g, max |int8 - float| / sum|terms| = %.3g%n",
+                    type, worstTwin, worstFloat);
+        }
+    }
+
+    @Test
+    void matMulInt8PathUsesTheInt8KernelsAndFallsBackForFloatTypes() {
+        Random rnd = new Random(13);
+        try (WorkerPool pool = new WorkerPool(2)) {
+            MatMul mm = new MatMul(pool, MatMul.Path.INT8);
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.F16}) {
+                int cols = 512, rows = 37;
+                Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
+                float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
+                float[] out = new float[rows];
+                mm.matVec(out, w, x);
+                Q8Activation a = new Q8Activation();
+                a.quantize(x, 0, cols);
+                float[] wf = w.toFloatArray();
+                for (int r = 0; r < rows; r++) {
+                    double absTerms = 0;
+                    for (int i = 0; i < cols; i++) {
+                        absTerms += Math.abs((double) wf[r * cols + i] * (RowDotInt8.supports(type) ? a.value(i) : x[i]));
+                    }
+                    float ref = RowDotInt8.supports(type)
+                            ? RowDotInt8.dotScalar(type, w.data(), w.rowOffset(r), a)
+                            : RowDotScalar.dot(type, w.data(), w.rowOffset(r), x, 0, cols);
+                    assertThat((double) Math.abs(out[r] - ref)).as("%s row %d", type, r).isLessThanOrEqualTo(1e-5 * absTerms);
+                }
+            }
+        }
+    }
+}
