@@ -257,6 +257,29 @@ class HfTokenizerTest {
         return pp;
     }
 
+    /**
+     * GGUF vocabularies written as tokenizer.json + tokenizer_config.json by HfTokenizerWriter and read back by
+     * HfTokenizer give llama.cpp's expected ids: the writer is checked against the same goldens as the reader.
+     */
+    @Test
+    void ggufVocabulariesWrittenAsTokenizerJsonRoundTrip() throws IOException {
+        for (String vocab : new String[] {"gpt-2", "llama-spm", "llama-bpe"}) {
+            Path dir = Files.createDirectory(tmp.resolve("w-" + vocab));
+            VocabTokenizer original;
+            try (GGUFFile g = GGUFFile.open(TestData.file("tokenizer/llamacpp-vocab/ggml-vocab-" + vocab + ".gguf"))) {
+                original = Tokenizers.fromGGUF(g);
+                M.writeValue(dir.resolve("tokenizer.json").toFile(), HfTokenizerWriter.tokenizerJson(g.metadata()));
+                M.writeValue(dir.resolve("tokenizer_config.json").toFile(), HfTokenizerWriter.tokenizerConfig(g.metadata()));
+            }
+            VocabTokenizer t = HfTokenizer.load(dir);
+            assertThat(t.vocabSize()).as(vocab).isEqualTo(original.vocabSize());
+            assertThat(t.bos()).as(vocab).isEqualTo(original.bos());
+            assertThat(t.eos()).as(vocab).isEqualTo(original.eos());
+            assertThat(t.encode("Hello world", true, false)).as(vocab).containsExactly(original.encode("Hello world", true, false));
+            check(t, llamaCpp(vocab));
+        }
+    }
+
     @Test
     void refusalsNameTheField() throws IOException {
         String gpt2 = Files.readString(TestData.file("hf/hf-fake-gpt2/tokenizer.json"));
