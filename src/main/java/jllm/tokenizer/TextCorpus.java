@@ -70,15 +70,16 @@ public final class TextCorpus {
         return chars;
     }
 
-    /** The last index i > 0 with a line break at i - 1 and a non-white-space character at i, or -1. */
+    /** The last cut point of {@code s} ({@link #isCut}), or -1. */
     static int lastCut(CharSequence s) {
-        for (int i = s.length() - 1; i > 0; i--) {
-            char prev = s.charAt(i - 1);
-            if ((prev == '\n' || prev == '\r') && !Character.isWhitespace(s.charAt(i)) && !Character.isSpaceChar(s.charAt(i))) {
-                return i;
-            }
-        }
+        for (int i = s.length() - 1; i > 0; i--) if (isCut(s, i)) return i;
         return -1;
+    }
+
+    /** Whether plain text may be cut before char i: a line break at i - 1 and a non-white-space character at i. */
+    static boolean isCut(CharSequence s, int i) {
+        char prev = s.charAt(i - 1), c = s.charAt(i);
+        return (prev == '\n' || prev == '\r') && !Character.isWhitespace(c) && !Character.isSpaceChar(c);
     }
 
     private static long readJsonLines(Path file, BufferedReader in, Consumer<String> sink) throws IOException {
