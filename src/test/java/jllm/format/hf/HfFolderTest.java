@@ -187,7 +187,7 @@ class HfFolderTest {
             // meet 8-bit activations in the engine, F32 weights do not)
             for (int l = 0; l < c.nLayers(); l++) {
                 assertThat(f.llama().weights().wUp()[l].toFloatArray()).containsExactly(q.wUp()[l].toFloatArray());
-                assertThat(f.llama().weights().wq()[l].toFloatArray()).containsExactly(q.wq()[l].toFloatArray());
+                assertThat(f.llama().weights().wDown()[l].toFloatArray()).containsExactly(q.wDown()[l].toFloatArray());
             }
         }
     }
