@@ -33,3 +33,5 @@ done
 record "qwen2-tied-F32" f32 --arch qwen2 --dim 256 --layers 2 --heads 4 --kv-heads 2 --ffn 512 --output-scale 4 --seed 7 --tied --type F32 --rope-theta 1000000
 # multi-query attention (one KV head)
 record "llama-mqa-F16" f32 --arch llama --dim 256 --layers 3 --heads 8 --kv-heads 1 --ffn 768 --output-scale 4 --seed 3 --type F16
+# Llama 3.1 RoPE frequency factors (rope_freqs.weight), base 500000, head size 64
+record "llama31-rope-F32" f32 --arch llama --dim 256 --layers 2 --heads 4 --kv-heads 1 --ffn 512 --output-scale 4 --seed 11 --type F32 --rope-theta 500000 --llama3-rope-scaling

@@ -34,6 +34,9 @@ public final class ChatCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
+    /** Where the user's lines come from (stdin; tests substitute a stream). */
+    java.io.InputStream input = System.in;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -42,7 +45,7 @@ public final class ChatCommand implements Callable<Integer> {
             Session session = engine.newSession(engine.contextSize(modelOptions.ctx, 4096), modelOptions.batch);
             List<ChatTemplate.Message> messages = new ArrayList<>();
             if (system != null) messages.add(new ChatTemplate.Message("system", system));
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8));
             boolean tty = System.console() != null;
             while (true) {
                 if (tty) {
@@ -66,6 +69,8 @@ public final class ChatCommand implements Callable<Integer> {
                 });
                 out.println();
                 out.flush();
+                spec.commandLine().getErr().printf("jllm: turn: %d prompt tokens, %d evaluated (the rest reused from the KV cache); %d generated%n",
+                        r.promptTokens(), r.evaluatedPromptTokens(), r.tokens().length);
                 messages.add(new ChatTemplate.Message("assistant", r.text()));
             }
         }

@@ -40,6 +40,11 @@ public final class GenerateCommand implements Callable<Integer> {
             int[] ids = engine.tokenizer().encode(prompt, !noBos, !noSpecial);
             int nCtx = engine.contextSize(modelOptions.ctx, 4096);
             Session session = engine.newSession(nCtx, modelOptions.batch);
+            if (!quiet) {
+                err.printf("jllm: %s, %d layers, dim %d; KV cache %d tokens = %d bytes (%.1f MiB); activations %d bytes%n",
+                        engine.model().config().architecture(), engine.model().config().nLayers(), engine.model().config().dim(),
+                        nCtx, session.cache().bytes(), session.cache().bytes() / 1048576.0, session.state().bytes());
+            }
             Session.Result r = session.generate(ids, sampling.generation(), piece -> {
                 out.print(piece);
                 out.flush();

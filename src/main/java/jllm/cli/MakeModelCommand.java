@@ -46,6 +46,8 @@ public final class MakeModelCommand implements Callable<Integer> {
     float outputScale;
     @Option(names = "--rope-theta", defaultValue = "10000", description = "RoPE base (default: ${DEFAULT-VALUE}).")
     float ropeTheta;
+    @Option(names = "--llama3-rope-scaling", description = "Write Llama 3.1 RoPE frequency factors (rope_freqs.weight; factor 8, original context 8192).")
+    boolean llama3Rope;
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = {"-o", "--output"}, required = true, description = "Output GGUF file.")
@@ -56,7 +58,7 @@ public final class MakeModelCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SyntheticModel.Spec s = new SyntheticModel.Spec(arch, dim, layers, heads, kvHeads, ffn, vocab, ctx, type,
-                embedType != null ? embedType : type, tied, outputScale, ropeTheta, seed);
+                embedType != null ? embedType : type, tied, outputScale, ropeTheta, seed, llama3Rope);
         if (vocabFrom != null) {
             try (GGUFFile v = GGUFFile.open(vocabFrom)) {
                 SyntheticModel.write(s, v, output);

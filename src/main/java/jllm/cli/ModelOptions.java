@@ -4,12 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import jllm.generate.EmbeddedModel;
 import jllm.generate.Engine;
 import picocli.CommandLine.Option;
 
 /** Model-loading flags shared by the inference commands. */
 public final class ModelOptions {
-    @Option(names = {"-m", "--model"}, required = true, description = "Model file (GGUF).")
+    @Option(names = {"-m", "--model"}, description = "Model file (GGUF). Default: the embedded model shipped in the jar.")
     Path model;
 
     @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).", defaultValue = "0")
@@ -22,6 +23,10 @@ public final class ModelOptions {
     int batch;
 
     Engine open() throws IOException {
+        if (model == null) {
+            model = EmbeddedModel.model().orElseThrow(() -> new IllegalArgumentException(
+                    "no -m given and this build has no embedded default model"));
+        }
         if (!Files.isRegularFile(model)) throw new IllegalArgumentException("model file not found: " + model);
         long t0 = System.nanoTime();
         Progress p = Progress.start("loading " + model.getFileName());

@@ -55,7 +55,11 @@ public final class ChatTemplate {
         return new ChatTemplate(BUILTIN.get(name), bosToken, eosToken);
     }
 
+    /** The message of the last {@code raise_exception} on this thread (Jinjava wraps the exception itself). */
+    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+
     public static String raiseException(String message) {
+        RAISED.set(message);
         throw new IllegalArgumentException("chat template: " + message);
     }
 
@@ -74,10 +78,14 @@ public final class ChatTemplate {
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);
+        RAISED.remove();
         RenderResult r = jinja.renderForResult(source, ctx);
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new IllegalArgumentException("chat template failed: " + e.getMessage());
+                String raised = RAISED.get();
+                RAISED.remove();
+                throw new IllegalArgumentException(raised != null ? "chat template refused the conversation: " + raised
+                        : "chat template failed: " + e.getMessage());
             }
         }
         return r.getOutput();

@@ -36,14 +36,13 @@ public final class Sampler {
             probs = new float[n];
         }
         for (int i = 0; i < n; i++) keys[i] = pack(logits[i], i);
-        // descending by logit
         Arrays.sort(keys, 0, n);
         int count = n;
         if (config.topK() > 0) count = Math.min(count, config.topK());
-        // reverse the top `count` into descending order at the front
-        for (int i = 0; i < count; i++) {
-            long t = keys[n - 1 - i];
-            keys[n - 1 - i] = keys[i];
+        // descending order: reverse the sorted keys
+        for (int i = 0, j = n - 1; i < j; i++, j--) {
+            long t = keys[j];
+            keys[j] = keys[i];
             keys[i] = t;
         }
         // Probabilities at temperature 1 decide top-p and min-p (as llama.cpp applies temperature after them).

@@ -4,16 +4,23 @@ import jllm.tensor.GGMLType;
 import jllm.tensor.Quantize;
 import jllm.tensor.Tensor;
 import jllm.tensor.kernels.MatMul;
+import jllm.tensor.kernels.Sgemm;
 import jllm.tensor.kernels.WorkerPool;
 
 /**
- * y = x W^T for a batch of rows, W of any tensor type, on a fixed worker pool: the model's one entry point to
- * the matrix kernels, and its parallel-for for attention heads. A batch of T rows is one matrix-matrix product,
- * not T matrix-vector products.
+ * y = x W^T (+ b) for a batch of rows, W of any tensor type, on a fixed worker pool, and its backward: the
+ * model's one entry point to the matrix kernels, and its parallel-for for everything else. A batch of T rows is
+ * one matrix-matrix product, not T matrix-vector products.
+ * <pre>
+ *   forward:  y (T, out) = x (T, in) W^T + b          W (out, in)
+ *   backward: dx (T, in) += dy W,   dW (out, in) += dy^T x,   db (out) += sum_t dy_t
+ * </pre>
  *
  * <p>Activations meet half-precision weights in half precision, as in ggml (whose F16 and BF16 dot products take
  * their second operand in the weight's type): x is rounded to F16 (or BF16) once per call, so jllm's F16 models
- * agree with llama.cpp's to within float rounding rather than to the f16 rounding of every activation.
+ * agree with llama.cpp's to within float rounding rather than to the f16 rounding of every activation. The
+ * backward does the same with BF16 weights (mixed-precision training): both operands of each product are rounded
+ * to bf16, and the sums are float.
  */
 public final class Linear implements AutoCloseable {
     /** Work for item i on worker {@code worker} (0 is the calling thread). */
@@ -22,13 +29,24 @@ public final class Linear implements AutoCloseable {
         void run(int i, int worker);
     }
 
+    /** Work for items [from, to) on worker {@code worker}. */
+    @FunctionalInterface
+    public interface RangeTask {
+        void run(int from, int to, int worker);
+    }
+
     private final WorkerPool pool;
-    private final MatMul matMul;
-    private float[] rounded = new float[0]; // (T, cols) activations rounded to the weight's half type
+    private final MatMul matMul;      // float path: F32/F16/BF16 weights
+    private final MatMul matMulInt8;  // quantized weights meet 8-bit activations, as in ggml's CPU backend
+    private final Sgemm sgemm;
+    private float[] rounded = new float[0];  // activations rounded to the weight's half type
+    private float[] rounded2 = new float[0]; // the second operand of a backward product
 
     public Linear(int threads) {
         this.pool = new WorkerPool(threads);
         this.matMul = new MatMul(pool);
+        this.matMulInt8 = new MatMul(pool, MatMul.Path.INT8);
+        this.sgemm = new Sgemm(pool);
     }
 
     public int threads() { return pool.threads(); }
@@ -37,16 +55,61 @@ public final class Linear implements AutoCloseable {
     public void apply(float[] out, Tensor w, float[] x, int T) {
         GGMLType type = w.type();
         if (type == GGMLType.F16 || type == GGMLType.BF16) {
-            int n = T * w.cols();
-            if (rounded.length < n) rounded = new float[n];
-            if (type == GGMLType.F16) {
-                for (int i = 0; i < n; i++) rounded[i] = Float.float16ToFloat(Float.floatToFloat16(x[i]));
-            } else {
-                for (int i = 0; i < n; i++) rounded[i] = Float.intBitsToFloat(Quantize.floatToBf16(x[i]) << 16);
-            }
+            rounded = round(rounded, type, x, T * w.cols());
             x = rounded;
         }
-        matMul.matMul(out, w, x, T);
+        (type.isQuantized() ? matMulInt8 : matMul).matMul(out, w, x, T);
+    }
+
+    /** out (T, w.rows) = x W^T + bias (bias may be null). */
+    public void apply(float[] out, Tensor w, float[] bias, float[] x, int T) {
+        apply(out, w, x, T);
+        if (bias != null) {
+            int n = w.rows();
+            parallelRange(T, (from, to, worker) -> {
+                for (int t = from; t < to; t++) for (int i = 0; i < n; i++) out[t * n + i] += bias[i];
+            });
+        }
+    }
+
+    /**
+     * The backward of {@link #apply(float[], Tensor, float[], float[], int)}: dx (T, w.cols) += dy W when dx is not
+     * null, dW (w.rows, w.cols) += dy^T x when dW is not null, db += column sums of dy when db is not null.
+     */
+    public void backward(float[] dx, float[] dW, float[] db, Tensor w, float[] dy, float[] x, int T) {
+        int out = w.rows(), in = w.cols();
+        GGMLType type = w.type();
+        boolean half = type == GGMLType.F16 || type == GGMLType.BF16;
+        float[] g = dy;
+        if (half) {
+            rounded2 = round(rounded2, type, dy, T * out);
+            g = rounded2;
+        }
+        if (dx != null) sgemm.gemm(dx, 0, in, g, 0, out, 1, Sgemm.Operand.of(w, false), T, in, out);
+        if (dW != null) {
+            float[] xs = x;
+            if (half) {
+                rounded = round(rounded, type, x, T * in);
+                xs = rounded;
+            }
+            // dW(o, i) += sum_t dy(t, o) x(t, i): A = dy^T (strides 1, out), B = x (T, in)
+            sgemm.gemm(dW, 0, in, g, 0, 1, out, Sgemm.Operand.of(xs, 0, in, 1), out, in, T);
+        }
+        if (db != null) {
+            parallelRange(out, (from, to, worker) -> {
+                for (int t = 0; t < T; t++) for (int o = from; o < to; o++) db[o] += dy[t * out + o];
+            });
+        }
+    }
+
+    private static float[] round(float[] buf, GGMLType type, float[] x, int n) {
+        if (buf.length < n) buf = new float[n];
+        if (type == GGMLType.F16) {
+            for (int i = 0; i < n; i++) buf[i] = Float.float16ToFloat(Float.floatToFloat16(x[i]));
+        } else {
+            for (int i = 0; i < n; i++) buf[i] = Float.intBitsToFloat(Quantize.floatToBf16(x[i]) << 16);
+        }
+        return buf;
     }
 
     /** Runs task(i) for i in [0, n) across the workers. */
@@ -54,6 +117,11 @@ public final class Linear implements AutoCloseable {
         pool.parallelFor(n, 1, (from, to, worker) -> {
             for (int i = from; i < to; i++) task.run(i, worker);
         });
+    }
+
+    /** Runs task over [0, n) in ranges across the workers (ranges of 16 unless n is small). */
+    public void parallelRange(int n, RangeTask task) {
+        pool.parallelFor(n, n >= 64 ? 16 : 1, task::run);
     }
 
     @Override

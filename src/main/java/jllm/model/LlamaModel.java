@@ -1,33 +1,45 @@
 package jllm.model;
 
-import jllm.tensor.kernels.Dequantize;
+import jllm.model.ModelConfig.Mlp;
+import jllm.model.ModelConfig.Norm;
+import jllm.model.ModelConfig.Positions;
 
 /**
- * The LLaMA decoder (Touvron et al. 2023) — pre-norm blocks of RMSNorm, grouped-query attention with RoPE, and a
- * SwiGLU MLP (Shazeer 2020) — as one straight-line forward pass over a batch of T tokens at positions
- * [startPos, startPos + T), writing their keys and values into the KV cache. Prompts go through in batches
- * (matrix-matrix products), decoding is the T = 1 case.
+ * A pre-norm decoder-only transformer whose blocks the {@link ModelConfig} chooses: the LLaMA block (Touvron et al.
+ * 2023; RMSNorm, RoPE, SwiGLU (Shazeer 2020), no biases) or the GPT-2 block (Radford et al. 2019; LayerNorm, learned
+ * positions, GELU, biases), with GQA/MQA and ALiBi or sinusoidal positions as further choices. One straight-line
+ * forward pass serves inference and training (ARCHITECTURE invariant 2): for inference it writes keys and values
+ * into a KV cache and reuses one set of buffers for every layer; for training the {@link State} gives every layer
+ * its own buffers, so the forward leaves behind exactly what {@link #backward} needs (or, with recomputation, only
+ * each block's input, and the backward runs the block's forward again).
  *
  * <pre>
- *   x = embed(tokens)                                            (T, dim)
- *   for each layer:
- *     h = rmsnorm(x) ; q = h Wq^T (+bq), k = h Wk^T (+bk), v = h Wv^T (+bv)   (T, qDim), (T, kvDim)
- *     q, k = rope(q, k) ; cache[pos] = k, v
- *     x += attention(q, cache) Wo^T                             (T, dim)
- *     h = rmsnorm(x) ; x += (silu(h Wg^T) * (h Wu^T)) Wd^T         (T, ffnDim) -> (T, dim)
- *   logits = rmsnorm(x) Wout^T                                   (T or 1, vocab)
+ *   B sequences of T tokens, rows r = b*T + t at position startPos + t; N = B*T
+ *   x = embed(tokens) (+ position embedding)                        res[0]   (N, dim)
+ *   for each layer l:
+ *     h = norm(x) ; q = h Wq^T (+bq), k = h Wk^T (+bk), v = h Wv^T (+bv)   (N, qDim), (N, kvDim)
+ *     q, k = rope(q, k) ; (inference: cache[pos] = k, v)
+ *     x = x + attention(q, k, v) Wo^T (+bo)                          mid[l]
+ *     h = norm(x) ; x = x + mlp(h)                                   res[l+1]
+ *        mlp = down(silu(gate(h)) * up(h))  or  down(gelu(up(h)))
+ *   logits = norm(x) Wout^T                                          (N, vocab)
+ *   loss = mean over scored rows of cross-entropy(logits, targets)
  * </pre>
+ * Every layer's backward sits in its own class next to its forward; {@link #backward} chains them in reverse and
+ * adds into {@link Gradients}.
  */
 public final class LlamaModel {
     private final ModelConfig config;
     private final LlamaWeights weights;
-    private final RoPE rope;
+    private final RoPE rope;        // null unless ROPE
+    private final float[] slopes;   // (nHeads) ALiBi slopes, or null
     private final Linear linear;
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, Linear linear) {
         this.config = config;
         this.weights = weights.validate(config);
-        this.rope = new RoPE(config, weights.ropeFreqs());
+        this.rope = config.positions() == Positions.ROPE ? new RoPE(config, weights.ropeFreqs()) : null;
+        this.slopes = config.positions() == Positions.ALIBI ? ALiBi.slopes(config.nHeads()) : null;
         this.linear = linear;
     }
 
@@ -35,9 +47,17 @@ public final class LlamaModel {
     public LlamaWeights weights() { return weights; }
     public Linear linear() { return linear; }
 
-    /** Activation buffers for batches of up to {@code maxBatch} tokens (allocated once). */
+    /** Activation buffers for inference batches of up to {@code maxBatch} tokens (allocated once). */
     public State newState(int maxBatch) {
-        return new State(config, maxBatch, linear.threads());
+        return new State(config, State.Mode.INFERENCE, 1, maxBatch, linear.threads());
+    }
+
+    /**
+     * Activation buffers for training on B sequences of T tokens: every layer's activations are kept, or with
+     * {@code recompute} only each block's input (activation checkpointing, Chen et al. 2016).
+     */
+    public State newTrainingState(int B, int T, boolean recompute) {
+        return new State(config, recompute ? State.Mode.RECOMPUTE : State.Mode.TRAINING, B, T, linear.threads());
     }
 
     /**
@@ -45,116 +65,388 @@ public final class LlamaModel {
      * token (T, vocab) when {@code allLogits}. Prompts longer than the state's batch run in chunks.
      */
     public float[] forward(int[] tokens, int off, int T, int startPos, KvCache cache, State s, boolean allLogits) {
+        if (s.mode != State.Mode.INFERENCE) throw new IllegalArgumentException("a training state cannot run with a KV cache");
         if (T <= 0) throw new IllegalArgumentException("no tokens to run");
         if (startPos < 0 || startPos + T > cache.nCtx) {
             throw new IllegalArgumentException("positions " + startPos + ".." + (startPos + T - 1)
                     + " do not fit the context of " + cache.nCtx + " tokens");
         }
-        for (int i = 0; i < T; i++) {
+        checkTokens(tokens, off, T, startPos + T);
+        float[] all = allLogits ? new float[Math.multiplyExact(T, config.vocab())] : null;
+        for (int done = 0; done < T; done += s.T) {
+            int n = Math.min(s.T, T - done);
+            boolean last = done + n == T;
+            int first = allLogits ? 0 : n - 1;
+            embed(tokens, off + done, 1, n, startPos + done, s);
+            for (int l = 0; l < config.nLayers(); l++) block(l, 1, n, startPos + done, cache, s);
+            if (allLogits || last) {
+                logits(s, first, n);
+                if (allLogits) System.arraycopy(s.logits, 0, all, done * config.vocab(), n * config.vocab());
+            }
+        }
+        return allLogits ? all : java.util.Arrays.copyOfRange(s.logits, 0, config.vocab());
+    }
+
+    /**
+     * Training forward over the state's B sequences of T tokens (tokens[b*T + t]); returns the mean cross-entropy
+     * over the rows whose target is not negative (0 when none is), keeping what {@link #backward} needs.
+     */
+    public double forward(int[] tokens, int[] targets, State s) {
+        if (s.mode == State.Mode.INFERENCE) throw new IllegalArgumentException("an inference state keeps no activations for training");
+        int N = s.rows;
+        if (tokens.length < N || targets.length < N) {
+            throw new IllegalArgumentException("a batch of " + s.B + " x " + s.T + " needs " + N + " tokens and targets, got "
+                    + tokens.length + " and " + targets.length);
+        }
+        checkTokens(tokens, 0, N, s.T);
+        for (int t = 0; t < N; t++) {
+            if (targets[t] >= config.vocab()) throw new IllegalArgumentException("target id " + targets[t] + " is out of range [0, " + config.vocab() + ")");
+        }
+        embed(tokens, 0, s.B, s.T, 0, s);
+        for (int l = 0; l < config.nLayers(); l++) block(l, s.B, s.T, 0, null, s);
+        logits(s, 0, N);
+        int vocab = config.vocab();
+        linear.parallelRange(N, (from, to, worker) -> {
+            for (int t = from; t < to; t++) CrossEntropy.forwardRow(s.rowLoss, s.rowLse, s.logits, targets, t, vocab);
+        });
+        int count = CrossEntropy.count(targets, N);
+        double sum = 0;
+        for (int t = 0; t < N; t++) sum += s.rowLoss[t];
+        return count == 0 ? 0.0 : sum / count;
+    }
+
+    /**
+     * Adds the gradient of {@code lossScale} times the loss of the last training {@link #forward} into g (1/accum
+     * for gradient accumulation). Overwrites the state's logits.
+     */
+    public void backward(int[] tokens, int[] targets, State s, Gradients g, float lossScale) {
+        ModelConfig c = config;
+        LlamaWeights w = weights;
+        int N = s.rows, dim = c.dim(), vocab = c.vocab();
+        int count = CrossEntropy.count(targets, N);
+        if (count == 0) return;
+        float scale = lossScale / count;
+        // dlogits = scale (softmax - onehot), in place                   (N, vocab)
+        linear.parallelRange(N, (from, to, worker) -> {
+            for (int t = from; t < to; t++) CrossEntropy.backwardRow(s.logits, s.rowLse, targets, t, vocab, scale);
+        });
+        // logits = lnf Wout^T: dlnf = dlogits Wout, dWout += dlogits^T lnf
+        java.util.Arrays.fill(s.dLn, 0, N * dim, 0f);
+        linear.backward(s.dLn, g.output, null, w.output(), s.logits, s.lnf, N);
+        java.util.Arrays.fill(s.dA, 0, N * dim, 0f);
+        normBackward(s.dA, s.dLn, s.res[c.nLayers()], w.outputNorm(), s.lnfMean, s.lnfRstd, g.outputNorm, g.outputNormBias, N);
+        for (int l = c.nLayers() - 1; l >= 0; l--) {
+            if (s.mode == State.Mode.RECOMPUTE) block(l, s.B, s.T, 0, null, s);
+            blockBackward(l, s, g);
+        }
+        // x = embed(tokens) (+ positions)
+        Embedding.backward(g.tokenEmbedding, s.dA, tokens, 0, N, dim);
+        if (c.positions() == Positions.LEARNED) AbsolutePositions.learnedBackward(g.positionEmbedding, s.dA, s.B, s.T, 0, dim);
+    }
+
+    private void checkTokens(int[] tokens, int off, int n, int lastPos) {
+        for (int i = 0; i < n; i++) {
             int t = tokens[off + i];
             if (t < 0 || t >= config.vocab()) {
                 throw new IllegalArgumentException("token id " + t + " is out of range [0, " + config.vocab() + ")");
             }
         }
-        float[] all = allLogits ? new float[T * config.vocab()] : null;
-        for (int done = 0; done < T; done += s.maxBatch) {
-            int n = Math.min(s.maxBatch, T - done);
-            boolean last = done + n == T;
-            forwardBatch(tokens, off + done, n, startPos + done, cache, s, allLogits || last, allLogits);
-            if (allLogits) System.arraycopy(s.logits, 0, all, done * config.vocab(), n * config.vocab());
+        if (config.positions() == Positions.LEARNED && lastPos > config.contextLength()) {
+            throw new IllegalArgumentException("position " + (lastPos - 1) + " is beyond the " + config.contextLength()
+                    + " learned positions of this model");
         }
-        return allLogits ? all : java.util.Arrays.copyOfRange(s.logits, 0, config.vocab());
     }
 
-    private void forwardBatch(int[] tokens, int off, int T, int startPos, KvCache cache, State s, boolean logits, boolean allRows) {
+    /** res[0] = token embeddings (+ absolute positions); RoPE angles of positions startPos.. into the state. */
+    private void embed(int[] tokens, int off, int B, int T, int startPos, State s) {
+        ModelConfig c = config;
+        int dim = c.dim();
+        float[] x = s.res[0];
+        linear.parallelRange(B * T, (from, to, worker) -> {
+            for (int r = from; r < to; r++) {
+                int pos = startPos + r % T;
+                Embedding.forward(x, r * dim, weights.tokenEmbedding(), tokens[off + r]);
+                if (c.positions() == Positions.LEARNED) {
+                    AbsolutePositions.addLearned(x, r * dim, weights.positionEmbedding(), pos, s.posRow[worker], dim);
+                } else if (c.positions() == Positions.SINUSOIDAL) {
+                    AbsolutePositions.addSinusoidal(x, r * dim, pos, dim);
+                }
+            }
+        });
+        if (rope != null) {
+            int half = c.ropeDim() / 2;
+            for (int t = 0; t < T; t++) rope.angles(s.cos, s.sin, t * half, startPos + t);
+        }
+    }
+
+    /** Block l over B sequences of T rows: res[l] -> mid[l] -> res[l+1]. */
+    private void block(int l, int B, int T, int startPos, KvCache cache, State s) {
         ModelConfig c = config;
         LlamaWeights w = weights;
-        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
+        int N = B * T, dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), half = c.ropeDim() / 2;
+        float[] q = s.q[l], k = s.k[l], v = s.v[l], ln1 = s.ln1[l];
 
-        // x = embed(tokens)                                       (T, dim)
-        for (int t = 0; t < T; t++) Dequantize.row(s.x, t * dim, w.tokenEmbedding(), tokens[off + t]);
-
-        for (int l = 0; l < c.nLayers(); l++) {
-            // h = rmsnorm(x)                                       (T, dim)
-            for (int t = 0; t < T; t++) RMSNorm.forward(s.xb, t * dim, s.x, t * dim, w.attnNorm()[l], c.normEps(), dim);
-            // q, k, v projections                                 (T, qDim), (T, kvDim), (T, kvDim)
-            linear.apply(s.q, w.wq()[l], s.xb, T);
-            linear.apply(s.k, w.wk()[l], s.xb, T);
-            linear.apply(s.v, w.wv()[l], s.xb, T);
-            if (c.qkvBias()) {
-                addBias(s.q, w.bq()[l], T, qDim);
-                addBias(s.k, w.bk()[l], T, kvDim);
-                addBias(s.v, w.bv()[l], T, kvDim);
-            }
-            // RoPE on q and k; append k, v to the cache at their positions
-            float[] keys = cache.keys(l), values = cache.values(l);
-            for (int t = 0; t < T; t++) {
-                rope.angles(s.cos, s.sin, startPos + t);
-                rope.rotate(s.q, t * qDim, c.nHeads(), c.headDim(), s.cos, s.sin);
-                rope.rotate(s.k, t * kvDim, c.nKvHeads(), c.headDim(), s.cos, s.sin);
-                System.arraycopy(s.k, t * kvDim, keys, (startPos + t) * kvDim, kvDim);
-                System.arraycopy(s.v, t * kvDim, values, (startPos + t) * kvDim, kvDim);
-            }
-            // causal GQA over positions [0, startPos + t]            (T, qDim)
-            final int fT = T;
-            linear.parallelFor(c.nHeads(), (h, worker) ->
-                    Attention.head(s.att, s.q, keys, values, startPos, 0, fT, h, c, s.scratch[worker]));
-            // x += att Wo^T                                       (T, dim)
-            linear.apply(s.xb, w.wo()[l], s.att, T);
-            add(s.x, s.xb, T * dim);
-
-            // h = rmsnorm(x); x += SwiGLU(h)                        (T, ffn) -> (T, dim)
-            for (int t = 0; t < T; t++) RMSNorm.forward(s.xb, t * dim, s.x, t * dim, w.ffnNorm()[l], c.normEps(), dim);
-            linear.apply(s.hb, w.wGate()[l], s.xb, T);
-            linear.apply(s.hb2, w.wUp()[l], s.xb, T);
-            SwiGLU.forward(s.hb, s.hb, s.hb2, T * ffn);
-            linear.apply(s.xb, w.wDown()[l], s.hb, T);
-            add(s.x, s.xb, T * dim);
+        // h = norm(x); q, k, v projections                         (N, qDim), (N, kvDim), (N, kvDim)
+        norm(ln1, s.ln1Mean[l], s.ln1Rstd[l], s.res[l], w.attnNorm()[l], at(w.attnNormBias(), l), N);
+        linear.apply(q, w.wq()[l], at(w.bq(), l), ln1, N);
+        linear.apply(k, w.wk()[l], at(w.bk(), l), ln1, N);
+        linear.apply(v, w.wv()[l], at(w.bv(), l), ln1, N);
+        // RoPE on q and k
+        if (rope != null) {
+            linear.parallelRange(N, (from, to, worker) -> {
+                for (int r = from; r < to; r++) {
+                    int a = (r % T) * half;
+                    rope.rotate(q, r * qDim, c.nHeads(), c.headDim(), s.cos, s.sin, a, 1f);
+                    rope.rotate(k, r * kvDim, c.nKvHeads(), c.headDim(), s.cos, s.sin, a, 1f);
+                }
+            });
         }
-        if (!logits) return;
-        // logits = rmsnorm(x) Wout^T: of every row (T, vocab), or only of the last row (1, vocab)
-        int first = allRows ? 0 : T - 1;
-        for (int t = first; t < T; t++) RMSNorm.forward(s.xb, (t - first) * dim, s.x, t * dim, w.outputNorm(), c.normEps(), dim);
-        linear.apply(s.logits, w.output(), s.xb, T - first);
+        // inference: append k, v to the cache at their positions; training: attend to the batch's own keys
+        float[] keys = k, values = v;
+        if (cache != null) {
+            keys = cache.keys(l);
+            values = cache.values(l);
+            System.arraycopy(k, 0, keys, startPos * kvDim, T * kvDim);
+            System.arraycopy(v, 0, values, startPos * kvDim, T * kvDim);
+        }
+        // causal attention of each (sequence, head)                 (N, qDim)
+        float[] att = s.att[l], lse = s.lse[l], fk = keys, fv = values;
+        boolean cached = cache != null;
+        linear.parallelFor(B * c.nHeads(), (bh, worker) -> {
+            int b = bh / c.nHeads(), h = bh % c.nHeads();
+            Attention.head(att, q, fk, fv, b * T, cached ? 0 : b * T, startPos, 0, T, h, c,
+                    slopes == null ? 0f : slopes[h], lse, s.scratch[worker]);
+        });
+        // x = x + att Wo^T (+bo)                                    (N, dim)
+        linear.apply(s.tmp, w.wo()[l], at(w.bo(), l), att, N);
+        add(s.mid[l], s.res[l], s.tmp, N * dim);
+
+        // h = norm(x); x = x + mlp(h)                               (N, ffn) -> (N, dim)
+        float[] ln2 = s.ln2[l], up = s.up[l], hid = s.hid[l];
+        norm(ln2, s.ln2Mean[l], s.ln2Rstd[l], s.mid[l], w.ffnNorm()[l], at(w.ffnNormBias(), l), N);
+        linear.apply(up, w.wUp()[l], at(w.bUp(), l), ln2, N);
+        int n = N * c.ffnDim();
+        if (c.mlp() == Mlp.SWIGLU) {
+            float[] gate = s.gate[l];
+            linear.apply(gate, w.wGate()[l], at(w.bGate(), l), ln2, N);
+            linear.parallelRange(n, (from, to, worker) -> SwiGLU.forward(hid, gate, up, from, to));
+        } else {
+            linear.parallelRange(n, (from, to, worker) -> GELU.forward(hid, up, from, to));
+        }
+        linear.apply(s.tmp, w.wDown()[l], at(w.bDown(), l), hid, N);
+        add(s.res[l + 1], s.mid[l], s.tmp, N * dim);
     }
 
-    private static void addBias(float[] y, float[] b, int T, int n) {
-        for (int t = 0; t < T; t++) for (int i = 0; i < n; i++) y[t * n + i] += b[i];
+    /** Backward of block l: on entry s.dA = dL/d res[l+1], on exit dL/d res[l]. */
+    private void blockBackward(int l, State s, Gradients g) {
+        ModelConfig c = config;
+        LlamaWeights w = weights;
+        int N = s.rows, T = s.T, dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
+        int half = c.ropeDim() / 2;
+
+        // res[l+1] = mid + down(hid): the residual passes dA to mid unchanged
+        System.arraycopy(s.dA, 0, s.dB, 0, N * dim);
+        zero(s.dHid, N * ffn);
+        linear.backward(s.dHid, g.wDown[l], at(g.bDown, l), w.wDown()[l], s.dA, s.hid[l], N);
+        zero(s.dUp, N * ffn);
+        float[] up = s.up[l];
+        if (c.mlp() == Mlp.SWIGLU) {
+            float[] gate = s.gate[l];
+            zero(s.dGate, N * ffn);
+            linear.parallelRange(N * ffn, (from, to, worker) -> SwiGLU.backward(s.dGate, s.dUp, s.dHid, gate, up, from, to));
+        } else {
+            linear.parallelRange(N * ffn, (from, to, worker) -> GELU.backward(s.dUp, s.dHid, up, from, to));
+        }
+        zero(s.dLn, N * dim);
+        linear.backward(s.dLn, g.wUp[l], at(g.bUp, l), w.wUp()[l], s.dUp, s.ln2[l], N);
+        if (c.mlp() == Mlp.SWIGLU) linear.backward(s.dLn, g.wGate[l], at(g.bGate, l), w.wGate()[l], s.dGate, s.ln2[l], N);
+        normBackward(s.dB, s.dLn, s.mid[l], w.ffnNorm()[l], s.ln2Mean[l], s.ln2Rstd[l], g.ffnNorm[l], at(g.ffnNormBias, l), N);
+
+        // mid = res + att Wo^T (+bo)
+        System.arraycopy(s.dB, 0, s.dA, 0, N * dim);
+        zero(s.dAtt, N * qDim);
+        linear.backward(s.dAtt, g.wo[l], at(g.bo, l), w.wo()[l], s.dB, s.att[l], N);
+        zero(s.dq, N * qDim);
+        zero(s.dk, N * kvDim);
+        zero(s.dv, N * kvDim);
+        float[] q = s.q[l], k = s.k[l], v = s.v[l], att = s.att[l], lse = s.lse[l];
+        linear.parallelFor(s.B * c.nKvHeads(), (bg, worker) -> {
+            int b = bg / c.nKvHeads(), kv = bg % c.nKvHeads();
+            Attention.backward(s.dq, s.dk, s.dv, s.dAtt, att, q, k, v, lse, b * T, T, kv, c, slopes);
+        });
+        if (rope != null) {
+            linear.parallelRange(N, (from, to, worker) -> {
+                for (int r = from; r < to; r++) {
+                    int a = (r % T) * half;
+                    rope.rotate(s.dq, r * qDim, c.nHeads(), c.headDim(), s.cos, s.sin, a, -1f);
+                    rope.rotate(s.dk, r * kvDim, c.nKvHeads(), c.headDim(), s.cos, s.sin, a, -1f);
+                }
+            });
+        }
+        zero(s.dLn, N * dim);
+        linear.backward(s.dLn, g.wq[l], at(g.bq, l), w.wq()[l], s.dq, s.ln1[l], N);
+        linear.backward(s.dLn, g.wk[l], at(g.bk, l), w.wk()[l], s.dk, s.ln1[l], N);
+        linear.backward(s.dLn, g.wv[l], at(g.bv, l), w.wv()[l], s.dv, s.ln1[l], N);
+        normBackward(s.dA, s.dLn, s.res[l], w.attnNorm()[l], s.ln1Mean[l], s.ln1Rstd[l], g.attnNorm[l], at(g.attnNormBias, l), N);
     }
 
-    private static void add(float[] y, float[] x, int n) {
-        for (int i = 0; i < n; i++) y[i] += x[i];
+    /** logits of rows [first, n) of the last block's output into s.logits (rows from 0). */
+    private void logits(State s, int first, int n) {
+        int dim = config.dim(), rows = n - first;
+        float[] x = s.res[config.nLayers()];
+        float[] src = x;
+        if (first > 0) {
+            System.arraycopy(x, first * dim, s.tmp, 0, rows * dim);
+            src = s.tmp;
+        }
+        norm(s.lnf, s.lnfMean, s.lnfRstd, src, weights.outputNorm(), weights.outputNormBias(), rows);
+        linear.apply(s.logits, weights.output(), s.lnf, rows);
     }
 
-    /** Activations for one forward pass of up to maxBatch tokens. */
+    /** out = norm(x) row by row, keeping each row's mean (LayerNorm) and reciprocal deviation. */
+    private void norm(float[] out, float[] mean, float[] rstd, float[] x, float[] weight, float[] bias, int N) {
+        int dim = config.dim();
+        float eps = config.normEps();
+        boolean rms = config.norm() == Norm.RMS;
+        linear.parallelRange(N, (from, to, worker) -> {
+            for (int t = from; t < to; t++) {
+                if (rms) rstd[t] = RMSNorm.forward(out, t * dim, x, t * dim, weight, eps, dim);
+                else LayerNorm.forward(out, t * dim, x, t * dim, weight, bias, eps, dim, mean, rstd, t);
+            }
+        });
+    }
+
+    /** dx += the input gradient of the norm, dWeight (and dBias) += its parameter gradients. */
+    private void normBackward(float[] dx, float[] dy, float[] x, float[] weight, float[] mean, float[] rstd,
+                              float[] dWeight, float[] dBias, int N) {
+        int dim = config.dim();
+        boolean rms = config.norm() == Norm.RMS;
+        linear.parallelRange(N, (from, to, worker) -> {
+            for (int t = from; t < to; t++) {
+                if (rms) RMSNorm.backward(dx, t * dim, dy, x, weight, rstd[t], dim);
+                else LayerNorm.backward(dx, t * dim, dy, x, weight, mean[t], rstd[t], dim);
+            }
+        });
+        linear.parallelRange(dim, (from, to, worker) -> {
+            if (rms) RMSNorm.weightBackward(dWeight, dy, x, rstd, N, dim, from, to);
+            else LayerNorm.weightBackward(dWeight, dBias, dy, x, mean, rstd, N, dim, from, to);
+        });
+    }
+
+    private static <T> T at(T[] a, int l) {
+        return a == null ? null : a[l];
+    }
+
+    private static void add(float[] out, float[] a, float[] b, int n) {
+        for (int i = 0; i < n; i++) out[i] = a[i] + b[i];
+    }
+
+    private static void zero(float[] a, int n) {
+        java.util.Arrays.fill(a, 0, n, 0f);
+    }
+
+    /**
+     * The activations of one forward pass (allocated once): for inference, one set of buffers every layer reuses;
+     * for training, a set per layer (what the backward reads), or with recomputation only each block's input per
+     * layer; plus the backward's gradient buffers. Shapes (N = B*T rows):
+     * <pre>
+     *   res [nLayers+1](N, dim) block inputs   mid (N, dim)   ln1, ln2 (N, dim) normed   q, att (N, qDim)
+     *   k, v (N, kvDim)   lse (N, nHeads)   up, gate, hid (N, ffnDim)   norm stats (N)   logits (N, vocab)
+     * </pre>
+     * Inference aliases: res = mid = x; tmp = ln1 = ln2 = lnf; hid = gate (SwiGLU) or up (GELU).
+     */
     public static final class State {
-        final int maxBatch;
-        final float[] x, xb, q, k, v, att, hb, hb2, logits, cos, sin; // (maxBatch, *) rows
-        final Attention.Scratch[] scratch;
+        /** What the state keeps. */
+        public enum Mode { INFERENCE, TRAINING, RECOMPUTE }
 
-        State(ModelConfig c, int maxBatch, int threads) {
-            if (maxBatch <= 0) throw new IllegalArgumentException("batch must be positive, got " + maxBatch);
-            this.maxBatch = maxBatch;
-            x = new float[maxBatch * c.dim()];
-            xb = new float[maxBatch * c.dim()];
-            q = new float[maxBatch * c.qDim()];
-            k = new float[maxBatch * c.kvDim()];
-            v = new float[maxBatch * c.kvDim()];
-            att = new float[maxBatch * c.qDim()];
-            hb = new float[maxBatch * c.ffnDim()];
-            hb2 = new float[maxBatch * c.ffnDim()];
-            logits = new float[Math.multiplyExact(maxBatch, c.vocab())];
-            cos = new float[c.ropeDim() / 2];
-            sin = new float[c.ropeDim() / 2];
+        final Mode mode;
+        final int B, T, rows;
+        final float[][] res, mid, ln1, ln2, q, k, v, att, lse, up, gate, hid;
+        final float[][] ln1Mean, ln1Rstd, ln2Mean, ln2Rstd;
+        final float[] tmp, lnf, lnfMean, lnfRstd, logits, rowLoss, rowLse, cos, sin;
+        final float[][] posRow;
+        final Attention.Scratch[] scratch;
+        final float[] dA, dB, dLn, dq, dk, dv, dAtt, dUp, dGate, dHid;
+        private long floats;
+
+        State(ModelConfig c, Mode mode, int B, int T, int threads) {
+            if (B <= 0 || T <= 0) throw new IllegalArgumentException("batch " + B + " x " + T + " must be positive");
+            this.mode = mode;
+            this.B = B;
+            this.T = T;
+            this.rows = Math.multiplyExact(B, T);
+            int L = c.nLayers(), N = rows, dim = c.dim(), ffn = c.ffnDim();
+            boolean perLayer = mode == Mode.TRAINING, train = mode != Mode.INFERENCE;
+            boolean swiglu = c.mlp() == Mlp.SWIGLU;
+            res = layers(L + 1, N * dim, train);
+            mid = train ? layers(L, N * dim, perLayer) : res;
+            float[] shared = train ? null : alloc(N * dim);
+            ln1 = train ? layers(L, N * dim, perLayer) : fill(L, shared);
+            ln2 = train ? layers(L, N * dim, perLayer) : fill(L, shared);
+            tmp = train ? alloc(N * dim) : shared;
+            lnf = train ? alloc(N * dim) : shared;
+            q = layers(L, N * c.qDim(), perLayer);
+            k = layers(L, N * c.kvDim(), perLayer);
+            v = layers(L, N * c.kvDim(), perLayer);
+            att = layers(L, N * c.qDim(), perLayer);
+            lse = layers(L, N * c.nHeads(), perLayer);
+            up = layers(L, N * ffn, perLayer);
+            gate = swiglu ? layers(L, N * ffn, perLayer) : null;
+            hid = train ? layers(L, N * ffn, perLayer) : swiglu ? gate : up;
+            ln1Mean = layers(L, N, perLayer);
+            ln1Rstd = layers(L, N, perLayer);
+            ln2Mean = layers(L, N, perLayer);
+            ln2Rstd = layers(L, N, perLayer);
+            lnfMean = alloc(N);
+            lnfRstd = alloc(N);
+            logits = alloc(Math.multiplyExact(N, c.vocab()));
+            rowLoss = train ? alloc(N) : null;
+            rowLse = train ? alloc(N) : null;
+            cos = alloc(T * c.ropeDim() / 2);
+            sin = alloc(T * c.ropeDim() / 2);
+            posRow = new float[threads][];
+            for (int i = 0; i < threads; i++) posRow[i] = alloc(dim);
             scratch = new Attention.Scratch[threads];
-            for (int i = 0; i < threads; i++) scratch[i] = new Attention.Scratch(c.headDim());
+            for (int i = 0; i < threads; i++) {
+                scratch[i] = new Attention.Scratch(c.headDim());
+                floats += scratch[i].floats();
+            }
+            dA = train ? alloc(N * dim) : null;
+            dB = train ? alloc(N * dim) : null;
+            dLn = train ? alloc(N * dim) : null;
+            dq = train ? alloc(N * c.qDim()) : null;
+            dAtt = train ? alloc(N * c.qDim()) : null;
+            dk = train ? alloc(N * c.kvDim()) : null;
+            dv = train ? alloc(N * c.kvDim()) : null;
+            dUp = train ? alloc(N * ffn) : null;
+            dGate = train && swiglu ? alloc(N * ffn) : null;
+            dHid = train ? alloc(N * ffn) : null;
         }
 
-        /** Bytes of activation buffers, for the planner's --verify. */
+        private float[] alloc(int n) {
+            floats += n;
+            return new float[n];
+        }
+
+        private float[][] layers(int n, int size, boolean distinct) {
+            if (!distinct) return fill(n, alloc(size));
+            float[][] a = new float[n][];
+            for (int i = 0; i < n; i++) a[i] = alloc(size);
+            return a;
+        }
+
+        private static float[][] fill(int n, float[] one) {
+            float[][] a = new float[n][];
+            java.util.Arrays.fill(a, one);
+            return a;
+        }
+
+        public Mode mode() { return mode; }
+        public int batch() { return B; }
+        public int seqLen() { return T; }
+
+        /** Bytes of all the buffers this state allocated (each aliased buffer once), for the planner's --verify. */
         public long bytes() {
-            long floats = (long) x.length + xb.length + q.length + k.length + v.length + att.length + hb.length
-                    + hb2.length + logits.length + cos.length + sin.length;
-            for (Attention.Scratch w : scratch) floats += w.s.length + w.m.length + w.l.length + w.acc.length;
             return floats * Float.BYTES;
         }
     }

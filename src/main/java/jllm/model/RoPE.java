@@ -28,45 +28,57 @@ public final class RoPE {
 
     /** cos[j], sin[j] of the angles for position {@code pos}, j in [0, ropeDim/2). */
     public void angles(float[] cos, float[] sin, int pos) {
+        angles(cos, sin, 0, pos);
+    }
+
+    /** cos[off + j], sin[off + j] of the angles for position {@code pos}, j in [0, ropeDim/2). */
+    public void angles(float[] cos, float[] sin, int off, int pos) {
         float theta = pos;
         for (int j = 0; j < ropeDim / 2; j++) {
             float t = freqFactors == null ? theta : theta / freqFactors[j];
             t *= freqScale;
-            cos[j] = (float) Math.cos(t);
-            sin[j] = (float) Math.sin(t);
+            cos[off + j] = (float) Math.cos(t);
+            sin[off + j] = (float) Math.sin(t);
             theta *= thetaScale;
         }
     }
 
     /** Rotates {@code nHeads} heads of width headDim stored contiguously in x starting at off, in place. */
     public void rotate(float[] x, int off, int nHeads, int headDim, float[] cos, float[] sin) {
+        rotate(x, off, nHeads, headDim, cos, sin, 0, 1f);
+    }
+
+    /**
+     * Backward of {@link #rotate}: the transpose rotation (angle -theta) applied to a gradient, in place. The angle
+     * tables are only read, so threads may share them.
+     */
+    public void rotateBackward(float[] g, int off, int nHeads, int headDim, float[] cos, float[] sin) {
+        rotate(g, off, nHeads, headDim, cos, sin, 0, -1f);
+    }
+
+    /** Rotation by the angles at cos[aOff..], sin[aOff..], forward (sign 1) or transposed (sign -1). */
+    public void rotate(float[] x, int off, int nHeads, int headDim, float[] cos, float[] sin, int aOff, float sign) {
         int half = ropeDim / 2;
         for (int h = 0; h < nHeads; h++) {
             int base = off + h * headDim;
             if (type == ModelConfig.RopeType.NORM) {
                 for (int j = 0; j < half; j++) {
                     int i0 = base + 2 * j;
+                    float c = cos[aOff + j], sn = sign * sin[aOff + j];
                     float x0 = x[i0], x1 = x[i0 + 1];
-                    x[i0] = x0 * cos[j] - x1 * sin[j];
-                    x[i0 + 1] = x0 * sin[j] + x1 * cos[j];
+                    x[i0] = x0 * c - x1 * sn;
+                    x[i0 + 1] = x0 * sn + x1 * c;
                 }
             } else {
                 for (int j = 0; j < half; j++) {
                     int i0 = base + j, i1 = base + j + half;
+                    float c = cos[aOff + j], sn = sign * sin[aOff + j];
                     float x0 = x[i0], x1 = x[i1];
-                    x[i0] = x0 * cos[j] - x1 * sin[j];
-                    x[i1] = x0 * sin[j] + x1 * cos[j];
+                    x[i0] = x0 * c - x1 * sn;
+                    x[i1] = x0 * sn + x1 * c;
                 }
             }
         }
-    }
-
-    /** Backward of {@link #rotate}: the transpose rotation (angle -theta) applied to a gradient, in place. */
-    public void rotateBackward(float[] g, int off, int nHeads, int headDim, float[] cos, float[] sin) {
-        int half = ropeDim / 2;
-        for (int j = 0; j < half; j++) sin[j] = -sin[j];
-        rotate(g, off, nHeads, headDim, cos, sin);
-        for (int j = 0; j < half; j++) sin[j] = -sin[j];
     }
 
     public int ropeDim() { return ropeDim; }

@@ -50,4 +50,45 @@ public final class Sizes {
         b += 4.0 * logitRows * vocab;
         return Math.round(b);
     }
+
+    /**
+     * Bytes of the activations a training step keeps (jllm.model.LlamaModel.State in its training modes), for B
+     * sequences of T tokens, N = B*T rows, L layers, float32. Per layer (every layer, or with {@code recompute} one
+     * shared set that each block's backward refills by running the block again):
+     * <pre>
+     *   mid, ln1, ln2 (3 dim)  q, att (2 qDim)  k, v (2 kvDim)  lse (nHeads)  up, hid (+ gate) (2 or 3 ffnDim)
+     *   norm statistics (4)                                                  -- per row
+     * </pre>
+     * plus the block inputs res[0..L] (L+1 times N dim), the final norm (dim + 2 per row), the logits (vocab per
+     * row), the loss rows (2 per row), the backward's gradient buffers (3 dim + 2 qDim + 2 kvDim + 2 or 3 ffnDim per
+     * row, shared by all layers), the RoPE angle table (T ropeDim), and per thread a position row (dim) and an
+     * attention tile (16 x 64 + 32 + 16 headDim).
+     */
+    public static long trainingActivationBytes(int nLayers, int dim, int qDim, int kvDim, int nHeads, int headDim,
+                                               int ffnDim, boolean gatedMlp, long vocab, int ropeDim, int B, int T,
+                                               boolean recompute, int threads) {
+        long N = (long) B * T;
+        long layerSets = recompute ? 1 : nLayers;
+        long ffnBufs = gatedMlp ? 3 : 2;
+        long perLayerRow = 3L * dim + 2L * qDim + 2L * kvDim + nHeads + ffnBufs * ffnDim + 4;
+        long floats = layerSets * N * perLayerRow
+                + (nLayers + 1L) * N * dim                     // block inputs
+                + N * (2L * dim + 2)                           // tmp, final norm output, its statistics
+                + N * vocab                                    // logits (then their gradient, in place)
+                + 2 * N                                        // per-row loss and log-sum-exp
+                + N * (3L * dim + 2L * qDim + 2L * kvDim + ffnBufs * ffnDim) // backward buffers
+                + (long) T * ropeDim                           // RoPE cos and sin table
+                + (long) threads * (dim + 16 * 64 + 32 + 16L * headDim);
+        return floats * Float.BYTES;
+    }
+
+    /**
+     * Bytes of a training run's model states for {@code params} trainable scalars: float32 master weights and
+     * gradients, {@code optimizerStates} float32 values per parameter (AdamW 2, SGD with momentum 1), and with
+     * mixed precision a bfloat16 working copy of the {@code matrixParams} scalars of matrices and embeddings.
+     * <pre>weights = 4 P (+ 2 P_matrix),  gradients = 4 P,  optimizer = 4 k P</pre>
+     */
+    public static long[] trainingStateBytes(long params, long matrixParams, int optimizerStates, boolean mixedPrecision) {
+        return new long[] {4 * params + (mixedPrecision ? 2 * matrixParams : 0), 4 * params, 4L * optimizerStates * params};
+    }
 }

@@ -38,7 +38,6 @@ class InspectCommandTest {
 
     private static Run run(String... args) {
         CommandLine cl = Main.commandLine();
-        cl.addSubcommand(new InspectCommand());
         StringWriter out = new StringWriter(), err = new StringWriter();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));

@@ -42,4 +42,16 @@ class ChatTemplateTest {
         ChatTemplate t = new ChatTemplate("{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be from the user') }}{% endif %}", "", "");
         assertThatThrownBy(() -> t.render(CONVO, true)).hasMessageContaining("first message must be from the user");
     }
+
+    /** The real template shipped in llama.cpp's Llama 3 vocabulary file renders the documented Llama 3 prompt. */
+    @Test
+    void realLlama3TemplateFromGGUF() throws Exception {
+        try (jllm.format.gguf.GGUFFile f = jllm.format.gguf.GGUFFile.open(
+                jllm.testing.TestData.file("tokenizer/llamacpp-vocab/ggml-vocab-llama-bpe.gguf"))) {
+            ChatTemplate t = new ChatTemplate(f.getString("tokenizer.chat_template"), "<|begin_of_text|>", "<|end_of_text|>");
+            assertThat(t.render(List.of(new ChatTemplate.Message("system", "Be brief."), new ChatTemplate.Message("user", "Hi!")), true))
+                    .isEqualTo("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+                            + "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+        }
+    }
 }

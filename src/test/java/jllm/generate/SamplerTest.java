@@ -51,8 +51,8 @@ class SamplerTest {
     void topKTopPAndMinPKeepOnlyTheirSets() {
         float[] logits = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15), (float) Math.log(0.05)};
         assertThat(drawn(new SamplerConfig(1f, 2, 1f, 0f, 1f, 64, 1), logits)).containsOnly(0, 1);
-        // top-p 0.8: 0.5 + 0.3 reaches 0.8 -> {0, 1}
-        assertThat(drawn(new SamplerConfig(1f, 0, 0.8f, 0f, 1f, 64, 2), logits)).containsOnly(0, 1);
+        // top-p 0.75: 0.5 is below it, 0.5 + 0.3 reaches it -> {0, 1}
+        assertThat(drawn(new SamplerConfig(1f, 0, 0.75f, 0f, 1f, 64, 2), logits)).containsOnly(0, 1);
         // min-p 0.25: keep p >= 0.125 -> {0, 1, 2}
         assertThat(drawn(new SamplerConfig(1f, 0, 1f, 0.25f, 1f, 64, 3), logits)).containsOnly(0, 1, 2);
     }

@@ -38,7 +38,7 @@ import picocli.CommandLine;
  */
 class LlamaCppAgreementTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String[] NAMES = {"llama-gqa-F32", "llama-gqa-F16", "qwen2-tied-F32", "llama-mqa-F16",
+    static final String[] NAMES = {"llama-gqa-F32", "llama-gqa-F16", "qwen2-tied-F32", "llama-mqa-F16", "llama31-rope-F32",
             "llama-gqa-Q8_0", "llama-gqa-Q4_0", "llama-gqa-Q4_K", "llama-gqa-Q6_K"};
 
     @TempDir static Path tmp;

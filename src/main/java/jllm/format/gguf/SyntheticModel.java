@@ -30,14 +30,15 @@ public final class SyntheticModel {
      * @param embedType   type of token_embd.weight (and of output.weight when not tied)
      */
     public record Spec(String arch, int dim, int nLayers, int nHeads, int nKvHeads, int ffnDim, int vocab, int contextLength,
-                       GGMLType type, GGMLType embedType, boolean tiedOutput, float outputScale, float ropeTheta, long seed) {
+                       GGMLType type, GGMLType embedType, boolean tiedOutput, float outputScale, float ropeTheta, long seed,
+                       boolean llama3RopeScaling) {
         public Spec {
-            if (!GGUFLlamaMapping.supports(arch)) throw new IllegalArgumentException("architecture " + arch + " is not llama or qwen2");
+            if (!arch.equals("llama") && !arch.equals("qwen2")) throw new IllegalArgumentException("architecture " + arch + " is not llama or qwen2");
             if (dim % nHeads != 0) throw new IllegalArgumentException("dim " + dim + " is not a multiple of heads " + nHeads);
         }
 
         public Spec withType(GGMLType t) {
-            return new Spec(arch, dim, nLayers, nHeads, nKvHeads, ffnDim, vocab, contextLength, t, t, tiedOutput, outputScale, ropeTheta, seed);
+            return new Spec(arch, dim, nLayers, nHeads, nKvHeads, ffnDim, vocab, contextLength, t, t, tiedOutput, outputScale, ropeTheta, seed, llama3RopeScaling);
         }
     }
 
@@ -89,8 +90,35 @@ public final class SyntheticModel {
             w.tensor("output.weight", s.embedType(), new long[]{s.dim(), vocab},
                     random(s, "output.weight", s.embedType(), s.dim(), vocab, (float) (s.outputScale() / Math.sqrt(s.dim())), 0f));
         }
+        if (s.llama3RopeScaling()) {
+            float[] f = llama3RopeFactors(headDim, s.ropeTheta(), 8f, 1f, 4f, 8192);
+            MemorySegment seg = Arena.ofAuto().allocate(4L * f.length);
+            Quantize.quantize(GGMLType.F32, f, 0, f.length, seg, 0);
+            w.tensor("rope_freqs.weight", GGMLType.F32, new long[]{f.length}, seg);
+        }
         w.put("general.file_type", GGUFValue.ofUInt32(fileType(s.type())));
         w.write(out);
+    }
+
+    /**
+     * Llama 3.1's RoPE frequency factors (Meta's reference {@code apply_scaling}, stored by llama.cpp's converter as
+     * {@code rope_freqs.weight}): wavelengths shorter than origCtx/highFreqFactor keep their frequency, longer than
+     * origCtx/lowFreqFactor are slowed by {@code factor}, and those between are interpolated smoothly.
+     */
+    public static float[] llama3RopeFactors(int headDim, float base, float factor, float lowFreqFactor, float highFreqFactor, int origCtx) {
+        float[] out = new float[headDim / 2];
+        double lowWavelen = origCtx / lowFreqFactor, highWavelen = origCtx / highFreqFactor;
+        for (int i = 0; i < out.length; i++) {
+            double freq = 1.0 / Math.pow(base, 2.0 * i / headDim);
+            double wavelen = 2 * Math.PI / freq;
+            if (wavelen < highWavelen) out[i] = 1f;
+            else if (wavelen > lowWavelen) out[i] = factor;
+            else {
+                double smooth = (origCtx / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+                out[i] = (float) (1 / ((1 - smooth) / factor + smooth));
+            }
+        }
+        return out;
     }
 
     private static void matrix(GGUFWriter w, Spec s, String name, int in, int out) {

@@ -16,15 +16,17 @@ What it records:
                              the pre-tokenizer's pieces alone (llama.cpp's unicode_regex_split with the regex
                              list of that pre type), one line per case: each piece's length in code points.
                              Recorded by split_harness.cpp (next to this script) when --harness is given.
+  llamacpp-unicode.txt       llama.cpp's code point tables (classes, white space, NFD first code point, lower
+                             case), by unicode_harness.cpp when --unicode-harness is given.
 
 The split harness is built outside the repo against the same llama.cpp checkout and build:
-  g++ -std=c++17 -O1 -I$LLAMA/src -I$LLAMA/include -I$LLAMA/ggml/include scripts/tokenizer/split_harness.cpp \
+  g++ -std=c++17 -O1 -I$LLAMA/src -I$LLAMA/include -I$LLAMA/ggml/include reference/tokenizer/split_harness.cpp \
       $LLAMA/src/unicode.cpp $LLAMA/src/unicode-data.cpp -L$BIN -lllama -lggml -lggml-base -Wl,-rpath,$BIN \
       -o /tmp/split_harness
 
 Needs (nothing of it is committed): a llama.cpp checkout and build (llama-tokenize), its gguf-py package
 (+ numpy), and the shared test data. Usage:
-  python3 scripts/tokenizer/record_goldens.py --llama /work/llamacpp/src --bin /work/llamacpp/build/bin \
+  python3 reference/tokenizer/record_goldens.py --llama /work/llamacpp/src --bin /work/llamacpp/build/bin \
       --testdata ../shared/testdata
 Recorded with llama.cpp c392e5094deaf2d1a7c18683214f007fad3fe42b (b4747), the version that also reproduces
 all 46 cases of each shared .out file.
@@ -123,6 +125,7 @@ def main():
     ap.add_argument("--testdata", required=True, help="the shared testdata folder")
     ap.add_argument("--harness", help="the built split_harness (records the splits/ goldens)")
     ap.add_argument("--only-splits", action="store_true", help="record only the splits/ goldens")
+    ap.add_argument("--unicode-harness", help="the built unicode_harness (records llamacpp-unicode.txt)")
     a = ap.parse_args()
 
     try:
@@ -134,6 +137,10 @@ def main():
     sys.path.insert(0, os.path.join(a.llama, "gguf-py"))
     import gguf
 
+    if a.unicode_harness:
+        r = subprocess.run([a.unicode_harness], capture_output=True, check=True)
+        open(os.path.join(GOLDEN, "llamacpp-unicode.txt"), "wb").write(r.stdout)
+        print(f"llamacpp-unicode.txt: {len(r.stdout.splitlines())} lines")
     vocab_dir = os.path.join(a.testdata, "tokenizer", "llamacpp-vocab")
     extra = os.path.join(GOLDEN, "extra.inp")
     special = os.path.join(GOLDEN, "special.inp")

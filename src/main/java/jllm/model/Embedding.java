@@ -1,0 +1,28 @@
+package jllm.model;
+
+import jllm.tensor.Tensor;
+import jllm.tensor.kernels.Dequantize;
+
+/**
+ * Token embedding lookup (a row of the (vocab, dim) table per token) and its backward, a scatter-add of each
+ * row's gradient into the row of its token. The same table is the output matrix when the output is tied
+ * (Press and Wolf 2017), so its gradient gets both contributions.
+ */
+public final class Embedding {
+    private Embedding() {}
+
+    /** out[o..o+dim) = table[token]. */
+    public static void forward(float[] out, int o, Tensor table, int token) {
+        Dequantize.row(out, o, table, token);
+    }
+
+    /**
+     * dTable[tokens[off + t]] += dx[t] for t in [0, rows), in row order (so the sums do not depend on threads).
+     */
+    public static void backward(float[] dTable, float[] dx, int[] tokens, int off, int rows, int dim) {
+        for (int t = 0; t < rows; t++) {
+            int dst = tokens[off + t] * dim, src = t * dim;
+            for (int i = 0; i < dim; i++) dTable[dst + i] += dx[src + i];
+        }
+    }
+}
