@@ -71,7 +71,7 @@ class HfToGgufTest {
     void ggufToHfFolder() throws IOException {
         Path gguf = tmp.resolve("synthetic.gguf");
         try (GGUFFile vocab = GGUFFile.open(TestData.file("tokenizer/llamacpp-vocab/ggml-vocab-llama-spm.gguf"))) {
-            SyntheticModel.write(new SyntheticModel.Spec("llama", 64, 2, 4, 2, 96, 0, 128, GGMLType.F32, GGMLType.F32, false, 4f, 10000f, 5), vocab, gguf);
+            SyntheticModel.write(new SyntheticModel.Spec("llama", 64, 2, 4, 2, 96, 0, 128, GGMLType.F32, GGMLType.F32, false, 4f, 10000f, 5, false), vocab, gguf);
         }
         Path dir = tmp.resolve("from-gguf");
         float[] expected;
