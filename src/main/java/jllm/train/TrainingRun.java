@@ -69,6 +69,7 @@ public final class TrainingRun {
                 }
                 t.optimizer().restore(resumed.optimizer(), resumed.step());
                 data.seek(resumed.dataPosition());
+                TrainLog.truncate(o.logFile(), resumed.step());
                 info.accept(String.format(Locale.ROOT, "resuming at step %d of %d (data row %d)", resumed.step(), cfg.steps(), resumed.dataPosition()));
             }
             MemoryReport mem = t.memory();
