@@ -1,7 +1,6 @@
 package jllm.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import jllm.generate.EmbeddedModel;
@@ -10,7 +9,7 @@ import picocli.CommandLine.Option;
 
 /** Model-loading flags shared by the inference commands. */
 public final class ModelOptions {
-    @Option(names = {"-m", "--model"}, description = "Model file (GGUF). Default: the embedded model shipped in the jar.")
+    @Option(names = {"-m", "--model"}, description = "Model file (GGUF) or model folder (with model.gguf). Default: the embedded model shipped in the jar.")
     Path model;
 
     @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).", defaultValue = "0")
@@ -27,7 +26,7 @@ public final class ModelOptions {
             model = EmbeddedModel.model().orElseThrow(() -> new IllegalArgumentException(
                     "no -m given and this build has no embedded default model"));
         }
-        if (!Files.isRegularFile(model)) throw new IllegalArgumentException("model file not found: " + model);
+        model = ModelPaths.resolve(model);
         long t0 = System.nanoTime();
         Progress p = Progress.start("loading " + model.getFileName());
         try {
