@@ -1,6 +1,7 @@
 package jllm.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import jllm.generate.EmbeddedModel;
