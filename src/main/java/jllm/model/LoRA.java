@@ -174,14 +174,30 @@ public final class LoRA {
 
     /** Module {@code name}'s B (out, r) with its parts' rows stacked (a copy). */
     public float[] b(String module) {
-        LoRALinear[] parts = parts(module);
+        return stack(parts(module), false);
+    }
+
+    /** Module {@code name}'s dL/dA (r, in), the live array (trainable adapters only). */
+    public float[] gradA(String module) {
+        if (!trainable) throw new IllegalStateException("this adapter was loaded to be applied, not trained");
+        return parts(module)[0].gradA();
+    }
+
+    /** Module {@code name}'s dL/dB (out, r), its parts' rows stacked (a copy; trainable adapters only). */
+    public float[] gradB(String module) {
+        if (!trainable) throw new IllegalStateException("this adapter was loaded to be applied, not trained");
+        return stack(parts(module), true);
+    }
+
+    private static float[] stack(LoRALinear[] parts, boolean grad) {
         int n = 0;
         for (LoRALinear p : parts) n += p.b().length;
         float[] b = new float[n];
         int off = 0;
         for (LoRALinear p : parts) {
-            System.arraycopy(p.b(), 0, b, off, p.b().length);
-            off += p.b().length;
+            float[] src = grad ? p.gradB() : p.b();
+            System.arraycopy(src, 0, b, off, src.length);
+            off += src.length;
         }
         return b;
     }
@@ -207,7 +223,7 @@ public final class LoRA {
     /** Trainable scalars: r (in + out) per module. */
     public long parameterCount() {
         long n = 0;
-        for (Module m : modules) n += (long) rank * (m.in(config) + m.out(config));
+        for (Module m : modules) n += jllm.sizes.Sizes.loraParams(rank, m.in(config), m.out(config));
         return n;
     }
 
@@ -224,12 +240,21 @@ public final class LoRA {
 
     /** Working buffers for {@code rows} rows at once (training: also the backward's). */
     public LoRALinear.Scratch newScratch(int rows, boolean training) {
-        int maxIn = 0, maxOut = 0;
-        for (LoRALinear l : linears()) {
-            maxIn = Math.max(maxIn, l.in());
-            maxOut = Math.max(maxOut, l.out());
-        }
-        return new LoRALinear.Scratch(rows, maxIn, maxOut, rank, training, dropout > 0);
+        return new LoRALinear.Scratch(rows, maxIn(), maxOut(), rank, training, dropout > 0);
+    }
+
+    /** The widest input of an adapted projection. */
+    public int maxIn() {
+        int n = 0;
+        for (LoRALinear l : linears()) n = Math.max(n, l.in());
+        return n;
+    }
+
+    /** The widest output of an adapted projection (one part of a fused module). */
+    public int maxOut() {
+        int n = 0;
+        for (LoRALinear l : linears()) n = Math.max(n, l.out());
+        return n;
     }
 
     /**

@@ -207,7 +207,7 @@ public final class LoRALinear {
             y = new float[Math.multiplyExact(rows, maxOut)];
         }
 
-        /** Floats allocated. */
+        /** Floats allocated: {@link jllm.sizes.Sizes#loraScratchBytes} / 4. */
         public long floats() {
             return (long) x.length + dx.length + u.length + du.length + y.length;
         }
