@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 /** Model-loading flags shared by the inference commands. */
 public final class ModelOptions {
-    @Option(names = {"-m", "--model"}, description = "Model file (GGUF). Default: the embedded model shipped in the jar.")
+    @Option(names = {"-m", "--model"}, description = "Model: a GGUF file, a jllm model folder, or a Hugging Face folder. Default: the embedded model shipped in the jar.")
     Path model;
 
     @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).", defaultValue = "0")
@@ -27,7 +27,7 @@ public final class ModelOptions {
             model = EmbeddedModel.model().orElseThrow(() -> new IllegalArgumentException(
                     "no -m given and this build has no embedded default model"));
         }
-        if (!Files.isRegularFile(model)) throw new IllegalArgumentException("model file not found: " + model);
+        if (!Files.exists(model)) throw new IllegalArgumentException("model file not found: " + model);
         long t0 = System.nanoTime();
         Progress p = Progress.start("loading " + model.getFileName());
         try {

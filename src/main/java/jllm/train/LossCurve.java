@@ -16,7 +16,7 @@ import javax.imageio.ImageIO;
 
 /**
  * A PNG plot of loss against step (java.awt in headless mode; no display needed): the raw losses in light blue, an
- * exponential moving average (weight 0.9) in dark blue, labelled axes. Written to a temporary file and moved into
+ * exponential moving average (weight 0.9, bias-corrected as Adam's moments are) in dark blue, labelled axes. Written to a temporary file and moved into
  * place.
  */
 public final class LossCurve {
@@ -51,7 +51,6 @@ public final class LossCurve {
             maxY += padY;
             int pw = W - LEFT - RIGHT, ph = H - TOP - BOTTOM;
             g.setColor(Color.BLACK);
-            g.drawRect(LEFT, TOP, pw, ph);
             g.drawString(title, LEFT, TOP - 10);
             g.drawString("step", LEFT + pw / 2 - 12, H - 12);
             g.drawString("loss", 10, TOP + ph / 2);
@@ -64,14 +63,16 @@ public final class LossCurve {
                 g.drawLine(LEFT + 1, py, LEFT + pw - 1, py);
                 g.setColor(Color.BLACK);
             }
+            g.drawRect(LEFT, TOP, pw, ph);
             int[] xs = new int[points.size()], ys = new int[points.size()], es = new int[points.size()];
-            double ema = Double.NaN;
+            double ema = 0, weight = 0;
             for (int i = 0; i < points.size(); i++) {
                 double[] p = points.get(i);
-                ema = Double.isNaN(ema) ? p[1] : 0.9 * ema + 0.1 * p[1];
+                ema = 0.9 * ema + 0.1 * p[1];
+                weight = 0.9 * weight + 0.1;
                 xs[i] = LEFT + (int) Math.round((p[0] - minX) / (maxX - minX) * pw);
                 ys[i] = TOP + ph - (int) Math.round((p[1] - minY) / (maxY - minY) * ph);
-                es[i] = TOP + ph - (int) Math.round((ema - minY) / (maxY - minY) * ph);
+                es[i] = TOP + ph - (int) Math.round((ema / weight - minY) / (maxY - minY) * ph);
             }
             g.setStroke(new BasicStroke(1f));
             g.setColor(new Color(150, 190, 240));

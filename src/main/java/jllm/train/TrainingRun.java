@@ -61,6 +61,9 @@ public final class TrainingRun {
         Files.createDirectories(o.outDir());
         long t0 = System.nanoTime();
         String optName = cfg.optimizer().name().toLowerCase(Locale.ROOT);
+        Map<String, GGUFValue> ckMeta = new java.util.LinkedHashMap<>();
+        if (o.metadata() != null) ckMeta.putAll(o.metadata());
+        ckMeta.put("jllm.train.model_name", GGUFValue.ofString(o.modelName()));
         try (Trainer t = new Trainer(params, cfg)) {
             if (resumed != null) {
                 if (!resumed.optimizerName().equals(optName)) {
@@ -69,6 +72,7 @@ public final class TrainingRun {
                 }
                 t.optimizer().restore(resumed.optimizer(), resumed.step());
                 data.seek(resumed.dataPosition());
+                TrainLog.truncate(o.logFile(), resumed.step());
                 info.accept(String.format(Locale.ROOT, "resuming at step %d of %d (data row %d)", resumed.step(), cfg.steps(), resumed.dataPosition()));
             }
             MemoryReport mem = t.memory();
@@ -83,11 +87,11 @@ public final class TrainingRun {
                     log.write(r);
                     if (listener != null) listener.onStep(r, cfg, first);
                     if (o.saveEvery() > 0 && t.step() % o.saveEvery() == 0 && t.step() < cfg.steps()) {
-                        Checkpoint.save(o.checkpoint(), params, t.optimizer(), optName, data.position(), o.metadata());
+                        Checkpoint.save(o.checkpoint(), params, t.optimizer(), optName, data.position(), ckMeta);
                     }
                 }
             }
-            Checkpoint.save(o.checkpoint(), params, t.optimizer(), optName, data.position(), o.metadata());
+            Checkpoint.save(o.checkpoint(), params, t.optimizer(), optName, data.position(), ckMeta);
             saveModel(o.outDir().resolve(MODEL), params, o.metadata(), o.modelName());
             LossCurve.write(o.outDir().resolve(CURVE), TrainLog.readLosses(o.logFile()), o.modelName() + ": training loss");
             return new Summary(t.step(), last, System.nanoTime() - t0, mem);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import jllm.format.gguf.GGUFValue;
 import jllm.model.LlamaWeights;
+import jllm.model.ModelConfig;
 import jllm.tensor.GGMLType;
 import jllm.tokenizer.Tokenizers;
 import jllm.tokenizer.VocabTokenizer;
@@ -85,8 +86,8 @@ public final class HfFolder implements AutoCloseable {
         return HfLlamaMapping.load(config, weights);
     }
 
-    /** The config and weights by role of a {@code gpt2} folder (Conv1D matrices as transposed F32 copies). */
-    public HfGpt2Mapping.Weights gpt2() {
+    /** The config and weights of a {@code gpt2} folder (embeddings as views, Conv1D matrices as transposed F32 copies). */
+    public HfGpt2Mapping.Loaded gpt2() {
         return HfGpt2Mapping.load(config, weights);
     }
 
@@ -165,10 +166,10 @@ public final class HfFolder implements AutoCloseable {
     }
 
     /** Saves a GPT-2 as a Hugging Face folder ({@code GPT2LMHeadModel} names, F32), like {@link #saveLlama}. */
-    public static void saveGpt2(Path dir, HfGpt2Mapping.Weights w, TokenizerFiles tokenizer) throws IOException {
+    public static void saveGpt2(Path dir, ModelConfig c, LlamaWeights w, TokenizerFiles tokenizer) throws IOException {
         SafetensorsWriter out = new SafetensorsWriter().metadata("format", "pt");
-        HfGpt2Mapping.save(w, out);
-        save(dir, out.sortLikeSafetensors(), HfGpt2Mapping.configJson(w.config()), tokenizer, DEFAULT_MAX_SHARD_BYTES);
+        HfGpt2Mapping.save(c, w, out);
+        save(dir, out.sortLikeSafetensors(), HfGpt2Mapping.configJson(c), tokenizer, DEFAULT_MAX_SHARD_BYTES);
     }
 
     private static void save(Path dir, SafetensorsWriter weights, ObjectNode config, TokenizerFiles tokenizer, long maxShardBytes) throws IOException {

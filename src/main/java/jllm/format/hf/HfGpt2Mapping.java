@@ -2,7 +2,6 @@ package jllm.format.hf;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,6 +10,8 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import jllm.model.LlamaWeights;
+import jllm.model.ModelConfig;
 import jllm.tensor.Tensor;
 
 /**
@@ -36,52 +37,19 @@ import jllm.tensor.Tensor;
  * </pre>
  * Conv1D weights are the transpose of jllm's (out, in) rows, so the loader makes transposed F32 copies of them (the
  * only weights it copies; embeddings stay views). The fused c_attn is split into q, k and v row blocks (views of its
- * transposed copy), under the names jllm's config-driven weights use ({@code blk.N.attn_q.weight} ...).
+ * transposed copy) and the weights are assembled by jllm's GGUF-style names ({@code blk.N.attn_q.weight} ...,
+ * {@link LlamaWeights#assemble}) into a GPT-2 {@link ModelConfig}: LayerNorm, GELU, learned positions, all biases.
  */
 public final class HfGpt2Mapping {
     private HfGpt2Mapping() {}
 
     public static final String MODEL_TYPE = "gpt2";
 
-    /**
-     * GPT-2's hyperparameters from config.json, in jllm's terms.
-     *
-     * @param ffnDim         n_inner, default 4 * dim
-     * @param contextLength  n_positions, the rows of the learned position table
-     */
-    public record Config(int dim, int nLayers, int nHeads, int ffnDim, int vocab, int contextLength, float normEps, boolean tiedOutput) {
-        public Config {
-            for (int v : new int[] {dim, nLayers, nHeads, ffnDim, vocab, contextLength}) {
-                if (v <= 0) throw new IllegalArgumentException("GPT-2 dimensions must be positive: " + this);
-            }
-            if (dim % nHeads != 0) throw new IllegalArgumentException("n_embd " + dim + " is not a multiple of n_head " + nHeads);
-            if (!(normEps > 0)) throw new IllegalArgumentException("layer_norm_epsilon " + normEps + " must be positive");
-        }
+    /** A loaded folder: config and weights (embeddings are views; Conv1D matrices transposed F32 copies). */
+    public record Loaded(ModelConfig config, LlamaWeights weights) {}
 
-        public int headDim() { return dim / nHeads; }
-    }
-
-    /**
-     * A loaded GPT-2 by jllm role: matrices in jllm's (out, in) row layout (ne = [in, out]) and vectors, keyed by the
-     * GGUF-style names of jllm's config-driven weights ({@code token_embd.weight}, {@code position_embd.weight},
-     * {@code blk.N.attn_q.weight}, {@code blk.N.attn_q.bias}, ..., {@code blk.N.ffn_up.weight},
-     * {@code output_norm.bias}; {@code output.weight} only when untied).
-     */
-    public record Weights(Config config, Map<String, Tensor> matrices, Map<String, float[]> vectors) {
-        public Tensor matrix(String role) {
-            Tensor t = matrices.get(role);
-            if (t == null) throw new IllegalArgumentException("no matrix '" + role + "'");
-            return t;
-        }
-
-        public float[] vector(String role) {
-            float[] v = vectors.get(role);
-            if (v == null) throw new IllegalArgumentException("no vector '" + role + "'");
-            return v;
-        }
-    }
-
-    public static Config config(HfJson j) {
+    /** Reads a gpt2 config.json into a GPT-2 {@link ModelConfig} (LayerNorm, GELU, learned positions, all biases). */
+    public static ModelConfig config(HfJson j) {
         String type = j.getString("model_type", "");
         if (!type.equals(MODEL_TYPE)) throw j.error("model_type '" + type + "' is not " + MODEL_TYPE);
         String act = j.getString("activation_function", "gelu_new");
@@ -93,9 +61,9 @@ public final class HfGpt2Mapping {
         if (j.getBool("add_cross_attention", false)) throw j.error("add_cross_attention = true is not supported (decoder-only)");
         int dim = j.getInt("n_embd");
         try {
-            return new Config(dim, j.getInt("n_layer"), j.getInt("n_head"), j.getInt("n_inner", Math.multiplyExact(4, dim)),
-                    j.getInt("vocab_size"), j.getInt("n_positions"), j.getFloat("layer_norm_epsilon", 1e-5f),
-                    j.getBool("tie_word_embeddings", true));
+            return ModelConfig.gpt2(dim, j.getInt("n_layer"), j.getInt("n_head"), j.getInt("n_inner", Math.multiplyExact(4, dim)),
+                    j.getInt("vocab_size"), j.getInt("n_positions"))
+                    .withNormEps(j.getFloat("layer_norm_epsilon", 1e-5f)).withTiedOutput(j.getBool("tie_word_embeddings", true));
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw j.error(e.getMessage());
         }
@@ -105,7 +73,7 @@ public final class HfGpt2Mapping {
      * Every weight tensor of the checkpoint with its role (GGUF {@code gpt2} names: the fused q/k/v is
      * {@code attn_qkv}), expected shape and layout; {@code prefix} is "transformer." or "".
      */
-    public static List<HfTensorRole> roles(Config c, String prefix) {
+    public static List<HfTensorRole> roles(ModelConfig c, String prefix) {
         List<HfTensorRole> r = new ArrayList<>();
         long n = c.dim(), inner = c.ffnDim();
         r.add(as(prefix + "wte.weight", "token_embd.weight", c.vocab(), n));
@@ -146,9 +114,12 @@ public final class HfGpt2Mapping {
         throw new HfFormatException(store.path().getFileName() + ": no GPT-2 token embedding (transformer.wte.weight or wte.weight)");
     }
 
-    /** Loads a GPT-2 folder's weights by role (see {@link Weights}), after checking every tensor against config.json. */
-    public static Weights load(HfJson configJson, SafetensorsStore store) {
-        Config c = config(configJson);
+    /**
+     * Loads a GPT-2 folder's weights, after checking every tensor against config.json: embeddings as views, Conv1D
+     * matrices as transposed F32 copies, c_attn split into q, k and v (row-block views of its copy).
+     */
+    public static Loaded load(HfJson configJson, SafetensorsStore store) {
+        ModelConfig c = config(configJson);
         String file = store.path().getFileName().toString();
         String p = prefix(store);
         List<HfTensorRole> roles = roles(c, p);
@@ -203,7 +174,11 @@ public final class HfGpt2Mapping {
         v.put("output_norm.weight", store.floats(p + "ln_f.weight"));
         v.put("output_norm.bias", store.floats(p + "ln_f.bias"));
         if (!c.tiedOutput()) m.put("output.weight", store.tensor("lm_head.weight"));
-        return new Weights(c, Collections.unmodifiableMap(m), Collections.unmodifiableMap(v));
+        try {
+            return new Loaded(c, LlamaWeights.assemble(c, m::get, v::get, null));
+        } catch (IllegalArgumentException e) {
+            throw new HfFormatException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** A Conv1D weight (in, out) as a jllm F32 matrix of out rows of length in: a transposed copy. */
@@ -224,44 +199,56 @@ public final class HfGpt2Mapping {
     /**
      * Adds a GPT-2 to {@code out} under GPT2LMHeadModel's names ({@code transformer.*}): matrices transposed back to
      * Conv1D's (in, out) and q, k, v fused into c_attn, all as F32; embeddings in their own type (quantized ones as F32).
+     *
+     * @throws IllegalArgumentException when {@code c} is not a GPT-2 block (LayerNorm, GELU, learned positions, all
+     *     biases, as many KV heads as heads), which a GPT-2 config.json cannot describe
      */
-    public static void save(Weights w, SafetensorsWriter out) {
-        Config c = w.config();
+    public static void save(ModelConfig c, LlamaWeights w, SafetensorsWriter out) {
+        requireGpt2Block(c);
+        w.validate(c);
         int n = c.dim(), inner = c.ffnDim();
         String p = "transformer.";
-        out.tensor(p + "wte.weight", HfLlamaMapping.storable(w.matrix("token_embd.weight")));
-        out.tensor(p + "wpe.weight", HfLlamaMapping.storable(w.matrix("position_embd.weight")));
+        out.tensor(p + "wte.weight", HfLlamaMapping.storable(w.tokenEmbedding()));
+        out.tensor(p + "wpe.weight", HfLlamaMapping.storable(w.positionEmbedding()));
         for (int l = 0; l < c.nLayers(); l++) {
-            String h = p + "h." + l + ".", g = "blk." + l + ".";
-            out.floats(h + "ln_1.weight", w.vector(g + "attn_norm.weight"), n);
-            out.floats(h + "ln_1.bias", w.vector(g + "attn_norm.bias"), n);
+            String h = p + "h." + l + ".";
+            out.floats(h + "ln_1.weight", w.attnNorm()[l], n);
+            out.floats(h + "ln_1.bias", w.attnNormBias()[l], n);
             float[] qkv = new float[3 * n * n]; // (3n, n) rows, then transposed to (n, 3n)
             float[] bias = new float[3 * n];
-            String[] parts = {"attn_q", "attn_k", "attn_v"};
+            Tensor[] parts = {w.wq()[l], w.wk()[l], w.wv()[l]};
+            float[][] biases = {w.bq()[l], w.bk()[l], w.bv()[l]};
             for (int i = 0; i < 3; i++) {
-                float[] rows = w.matrix(g + parts[i] + ".weight").toFloatArray();
-                if (rows.length != n * n) throw new IllegalArgumentException(g + parts[i] + ".weight has " + rows.length + " elements, expected " + n * n);
-                System.arraycopy(rows, 0, qkv, i * n * n, n * n);
-                System.arraycopy(w.vector(g + parts[i] + ".bias"), 0, bias, i * n, n);
+                System.arraycopy(parts[i].toFloatArray(), 0, qkv, i * n * n, n * n);
+                System.arraycopy(biases[i], 0, bias, i * n, n);
             }
             out.floats(h + "attn.c_attn.weight", transpose(qkv, 3 * n, n), n, 3 * n);
             out.floats(h + "attn.c_attn.bias", bias, 3 * n);
-            out.floats(h + "attn.c_proj.weight", transpose(w.matrix(g + "attn_output.weight").toFloatArray(), n, n), n, n);
-            out.floats(h + "attn.c_proj.bias", w.vector(g + "attn_output.bias"), n);
-            out.floats(h + "ln_2.weight", w.vector(g + "ffn_norm.weight"), n);
-            out.floats(h + "ln_2.bias", w.vector(g + "ffn_norm.bias"), n);
-            out.floats(h + "mlp.c_fc.weight", transpose(w.matrix(g + "ffn_up.weight").toFloatArray(), inner, n), n, inner);
-            out.floats(h + "mlp.c_fc.bias", w.vector(g + "ffn_up.bias"), inner);
-            out.floats(h + "mlp.c_proj.weight", transpose(w.matrix(g + "ffn_down.weight").toFloatArray(), n, inner), inner, n);
-            out.floats(h + "mlp.c_proj.bias", w.vector(g + "ffn_down.bias"), n);
+            out.floats(h + "attn.c_proj.weight", transpose(w.wo()[l].toFloatArray(), n, n), n, n);
+            out.floats(h + "attn.c_proj.bias", w.bo()[l], n);
+            out.floats(h + "ln_2.weight", w.ffnNorm()[l], n);
+            out.floats(h + "ln_2.bias", w.ffnNormBias()[l], n);
+            out.floats(h + "mlp.c_fc.weight", transpose(w.wUp()[l].toFloatArray(), inner, n), n, inner);
+            out.floats(h + "mlp.c_fc.bias", w.bUp()[l], inner);
+            out.floats(h + "mlp.c_proj.weight", transpose(w.wDown()[l].toFloatArray(), n, inner), inner, n);
+            out.floats(h + "mlp.c_proj.bias", w.bDown()[l], n);
         }
-        out.floats(p + "ln_f.weight", w.vector("output_norm.weight"), n);
-        out.floats(p + "ln_f.bias", w.vector("output_norm.bias"), n);
-        if (!c.tiedOutput()) out.tensor("lm_head.weight", HfLlamaMapping.storable(w.matrix("output.weight")));
+        out.floats(p + "ln_f.weight", w.outputNorm(), n);
+        out.floats(p + "ln_f.bias", w.outputNormBias(), n);
+        if (!c.tiedOutput()) out.tensor("lm_head.weight", HfLlamaMapping.storable(w.output()));
+    }
+
+    private static void requireGpt2Block(ModelConfig c) {
+        if (c.norm() != ModelConfig.Norm.LAYER || c.mlp() != ModelConfig.Mlp.GELU || c.positions() != ModelConfig.Positions.LEARNED
+                || c.biases() != ModelConfig.Biases.ALL || c.nKvHeads() != c.nHeads() || c.qDim() != c.dim()) {
+            throw new IllegalArgumentException("a " + c.norm() + "/" + c.mlp() + "/" + c.positions() + "/" + c.biases() + " model with "
+                    + c.nHeads() + " heads and " + c.nKvHeads() + " KV heads is not a GPT-2 block that config.json can describe");
+        }
     }
 
     /** config.json for a GPT2LMHeadModel of config {@code c}. */
-    public static ObjectNode configJson(Config c) {
+    public static ObjectNode configJson(ModelConfig c) {
+        requireGpt2Block(c);
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("activation_function", "gelu_new");
         o.putArray("architectures").add("GPT2LMHeadModel");

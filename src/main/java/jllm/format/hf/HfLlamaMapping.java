@@ -254,6 +254,11 @@ public final class HfLlamaMapping {
      */
     public static void save(Config cfg, LlamaWeights w, SafetensorsWriter out) {
         ModelConfig c = cfg.model();
+        if (c.norm() != ModelConfig.Norm.RMS || c.mlp() != ModelConfig.Mlp.SWIGLU || c.positions() != ModelConfig.Positions.ROPE
+                || c.allBiases()) {
+            throw new IllegalArgumentException("a " + c.norm() + "/" + c.mlp() + "/" + c.positions() + "/" + c.biases()
+                    + " model is not a LLaMA block (RMSNorm, SwiGLU, RoPE, no or Q/K/V biases) that a llama config.json can describe");
+        }
         w.validate(c);
         boolean llama3 = cfg.ropeScaling() != null && cfg.ropeScaling().type().equals("llama3");
         if (w.ropeFreqs() != null && !llama3) {

@@ -98,6 +98,7 @@ class RopePermutationTest {
             float[] a = RandomLlama.logits(norm, g, tokens);
             float[] b = RandomLlama.logits(neox, h, tokens);
             double d = RandomLlama.maxAbsDiff(a, b);
+            System.out.printf("GGUF layout + NORM vs HF layout + NEOX (bias %s): max |logit diff| = %.3g%n", bias, d);
             assertThat(d).as("max |logit difference|, bias %s", bias).isLessThan(1e-5);
             // and the permutation matters: HF-layout weights run with NORM rope give different logits
             assertThat(RandomLlama.maxAbsDiff(a, RandomLlama.logits(norm, h, tokens))).isGreaterThan(1e-2);
