@@ -1,5 +1,7 @@
 package jllm.model;
 
+import jllm.tensor.kernels.Activations;
+
 /**
  * Softmax cross-entropy of logits against target token ids, with a loss mask, and its backward, done in place on
  * the logits (they are not needed after the backward).
@@ -8,7 +10,7 @@ package jllm.model;
  *   loss = sum_t loss_t / count,  count = number of unmasked rows
  *   backward: dz_t = scale (softmax(z_t) - onehot(y_t)) for unmasked rows, 0 for masked rows
  * </pre>
- * The log-sum-exp is accumulated in double with the maximum subtracted first.
+ * The log-sum-exp subtracts the maximum first (vector kernels, scalar twins in the kernels package).
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
@@ -23,13 +25,9 @@ public final class CrossEntropy {
         int y = targets[t];
         if (y >= vocab) throw new IllegalArgumentException("target id " + y + " is out of range [0, " + vocab + ")");
         int o = t * vocab;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < vocab; i++) max = Math.max(max, logits[o + i]);
-        double sum = 0;
-        for (int i = 0; i < vocab; i++) sum += Math.exp(logits[o + i] - max);
-        double l = max + Math.log(sum);
-        lse[t] = (float) l;
-        rowLoss[t] = y < 0 ? 0f : (float) (l - logits[o + y]);
+        float l = Activations.logSumExp(logits, o, vocab);
+        lse[t] = l;
+        rowLoss[t] = y < 0 ? 0f : l - logits[o + y];
     }
 
     /** Row t of the logits becomes scale * (softmax - onehot(target)), or 0 when masked. */
@@ -39,8 +37,7 @@ public final class CrossEntropy {
             java.util.Arrays.fill(logits, o, o + vocab, 0f);
             return;
         }
-        float l = lse[t];
-        for (int i = 0; i < vocab; i++) logits[o + i] = (float) Math.exp(logits[o + i] - l) * scale;
+        Activations.softmaxScaled(logits, o, vocab, lse[t], scale);
         logits[o + y] -= scale;
     }
 

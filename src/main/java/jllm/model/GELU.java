@@ -1,5 +1,7 @@
 package jllm.model;
 
+import jllm.tensor.kernels.Activations;
+
 /**
  * The Gaussian error linear unit (Hendrycks and Gimpel 2016) in the tanh approximation GPT-2 uses
  * (Hugging Face's {@code gelu_new}, PyTorch's {@code gelu(approximate='tanh')}), and its backward.
@@ -11,25 +13,13 @@ package jllm.model;
 public final class GELU {
     private GELU() {}
 
-    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
-    static final float C = 0.044715f;
-
-    /** out[i] = gelu(x[i]) for i in [from, to); out may alias x. */
+    /** out[i] = gelu(x[i]) for i in [from, to); out may alias x (vector kernel, scalar twin in the kernels). */
     public static void forward(float[] out, float[] x, int from, int to) {
-        for (int i = from; i < to; i++) {
-            float v = x[i];
-            float t = (float) Math.tanh(SQRT_2_OVER_PI * (v + C * v * v * v));
-            out[i] = 0.5f * v * (1f + t);
-        }
+        Activations.gelu(out, x, from, to);
     }
 
     /** dx[i] += dy[i] gelu'(x[i]) for i in [from, to). */
     public static void backward(float[] dx, float[] dy, float[] x, int from, int to) {
-        for (int i = from; i < to; i++) {
-            float v = x[i];
-            float t = (float) Math.tanh(SQRT_2_OVER_PI * (v + C * v * v * v));
-            float d = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * SQRT_2_OVER_PI * (1f + 3f * C * v * v);
-            dx[i] += dy[i] * d;
-        }
+        Activations.geluBackward(dx, dy, x, from, to);
     }
 }

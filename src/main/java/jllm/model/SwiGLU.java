@@ -1,5 +1,7 @@
 package jllm.model;
 
+import jllm.tensor.kernels.FloatKernels;
+
 /**
  * SwiGLU gating (Shazeer 2020, "GLU Variants Improve Transformer") and its backward.
  * <pre>
@@ -17,10 +19,7 @@ public final class SwiGLU {
 
     /** out[i] = silu(gate[i]) * up[i] for i in [from, to); out may alias gate or up. */
     public static void forward(float[] out, float[] gate, float[] up, int from, int to) {
-        for (int i = from; i < to; i++) {
-            float g = gate[i];
-            out[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-        }
+        FloatKernels.swiglu(out, from, gate, from, up, from, to - from);
     }
 
     /** dGate[i] += ..., dUp[i] += ... for i in [from, to), given dOut and the forward's inputs. */

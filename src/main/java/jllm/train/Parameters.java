@@ -151,6 +151,14 @@ public final class Parameters {
         for (Entry e : entries.values()) java.util.Arrays.fill(e.grad(), 0f);
     }
 
+    /** Zeroes the gradients on the pool's threads. */
+    public void zeroGrad(jllm.model.Linear pool) {
+        for (Entry e : entries.values()) {
+            float[] g = e.grad();
+            pool.parallelRange(g.length, (from, to, worker) -> java.util.Arrays.fill(g, from, to, 0f));
+        }
+    }
+
     /** Rounds the master matrices into the bf16 working copies (mixed precision; nothing otherwise). */
     public void syncWorkingCopy() {
         for (var e : bf16.entrySet()) {

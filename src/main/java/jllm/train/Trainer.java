@@ -65,7 +65,7 @@ public final class Trainer implements AutoCloseable {
     /** One optimizer step on {@code accum} micro-batches from {@code data}. */
     public StepResult step(Batch.Source data) {
         long t0 = System.nanoTime();
-        params.zeroGrad();
+        params.zeroGrad(linear);
         double lossSum = 0;
         float scale = 1f / cfg.accum();
         for (int a = 0; a < cfg.accum(); a++) {
@@ -77,7 +77,7 @@ public final class Trainer implements AutoCloseable {
             model.backward(b.tokens(), b.targets(), state, grads, scale);
         }
         long step = optimizer.steps();
-        double norm = GradientClipping.clip(entries, cfg.gradClip());
+        double norm = GradientClipping.clip(entries, cfg.gradClip(), linear);
         double lr = cfg.schedule().at(step);
         optimizer.step(lr);
         params.syncWorkingCopy();

@@ -1,5 +1,7 @@
 package jllm.format.hf;
 
+import jllm.format.AtomicFile;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package jllm.format.hf;
 
+import jllm.format.AtomicFile;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package jllm.format.hf;
+package jllm.format;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,15 +18,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * systems); then the folder itself is forced so the rename is durable. On failure the temporary file is deleted
  * and the target is left as it was.
  */
-final class AtomicFile {
+public final class AtomicFile {
     private AtomicFile() {}
 
     @FunctionalInterface
-    interface Content {
+    public interface Content {
         void writeTo(WritableByteChannel ch) throws IOException;
     }
 
-    static void write(Path path, Content content) throws IOException {
+    public static void write(Path path, Content content) throws IOException {
         Path target = path.toAbsolutePath();
         Path dir = target.getParent();
         Path tmp = null;
@@ -57,7 +57,7 @@ final class AtomicFile {
         forceDirectory(dir);
     }
 
-    static void writeFully(WritableByteChannel ch, byte[] bytes) throws IOException {
+    public static void writeFully(WritableByteChannel ch, byte[] bytes) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         while (b.hasRemaining()) ch.write(b);
     }
