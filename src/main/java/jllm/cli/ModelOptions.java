@@ -22,6 +22,9 @@ public final class ModelOptions {
     @Option(names = {"-b", "--batch"}, description = "Prompt tokens per forward batch (default: ${DEFAULT-VALUE}).", defaultValue = "64")
     int batch;
 
+    @Option(names = "--lora", paramLabel = "DIR", description = "Apply a LoRA adapter (a PEFT adapter folder, e.g. from jllm lora train) without merging it.")
+    Path lora;
+
     Engine open() throws IOException {
         if (model == null) {
             model = EmbeddedModel.model().orElseThrow(() -> new IllegalArgumentException(
@@ -31,7 +34,7 @@ public final class ModelOptions {
         long t0 = System.nanoTime();
         Progress p = Progress.start("loading " + model.getFileName());
         try {
-            return Engine.open(model, threads);
+            return Engine.open(model, threads, lora);
         } finally {
             p.done(System.nanoTime() - t0);
         }
