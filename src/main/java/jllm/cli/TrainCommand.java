@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, description = "Model to fine-tune (GGUF file or model folder).")
     Path model;
-    @Option(names = "--config", paramLabel = "PRESET", description = "Pretrain a new model of this shape: llama-tiny, llama-15m, gpt2-tiny, gpt2-124m.")
+    @Option(names = "--config", paramLabel = "PRESET", description = "Pretrain a new model of this shape: llama-tiny, llama-3m, llama-15m, gpt2-tiny, gpt2-124m.")
     String preset;
     @Option(names = "--positions", description = "With --config: position encoding rope, alibi, learned or sinusoidal (default: the preset's).")
     String positions;

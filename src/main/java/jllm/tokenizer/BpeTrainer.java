@@ -148,13 +148,17 @@ public final class BpeTrainer {
 
     /** Counts the words of one document (special tokens cut out first). */
     public void add(String text) {
+        List<String> specials = config.specials();
+        int[] next = new int[specials.size()]; // each special's next occurrence at or after from (-1: none)
+        Arrays.fill(next, -2);
         int from = 0;
         while (from < text.length()) {
             int at = text.length(), len = 0;
-            for (String s : config.specials()) { // the earliest special; at one position, the longest
-                int i = text.indexOf(s, from);
-                if (i >= 0 && (i < at || (i == at && s.length() > len))) {
-                    at = i;
+            for (int k = 0; k < next.length; k++) { // the earliest special; at one position, the longest
+                String s = specials.get(k);
+                if (next[k] != -1 && next[k] < from) next[k] = text.indexOf(s, from);
+                if (next[k] >= 0 && (next[k] < at || (next[k] == at && s.length() > len))) {
+                    at = next[k];
                     len = s.length();
                 }
             }

@@ -114,6 +114,19 @@ class BpeTrainerTest {
     void specialTokensInTheTextAreNeverMergedInto() {
         BpeTrainer.Result r = train("gpt2", 400, 1, EOT, "one<|endoftext|>two<|endoftext|>three<|endoftext|>");
         for (String m : r.merges()) assertThat(m).doesNotContain("<|").doesNotContain("|>").doesNotContain("endof");
+        // several specials, one a prefix of another (the longer wins where both match), cut as the reference cuts
+        List<String> specials = List.of("<s>", "<s>!", "</s>", "<|endoftext|>");
+        StringBuilder sb = new StringBuilder();
+        Random rnd = new Random(4);
+        for (int i = 0; i < 150; i++) {
+            sb.append(SyntheticText.training(i, 60)).append(specials.get(rnd.nextInt(specials.size())));
+            if (rnd.nextBoolean()) sb.append("!!");
+        }
+        BpeTrainer.Result fast = train("llama-bpe", 400, 1, specials, sb.toString());
+        ReferenceBpe.Trained slow = ReferenceBpe.train(List.of(sb.toString()), "llama-bpe", specials, 400 - specials.size(), 1);
+        assertThat(fast.merges()).containsExactlyElementsOf(slow.merges());
+        assertThat(fast.bos()).isEqualTo(396);
+        assertThat(fast.eos()).isEqualTo(398);
     }
 
     @Test

@@ -124,16 +124,17 @@ final class ReferenceBpe {
     }
 
     private static int[] mergeAll(int[] s, int l, int r, int c) {
-        List<Integer> t = new ArrayList<>();
+        int[] t = new int[s.length];
+        int m = 0;
         for (int i = 0; i < s.length; ) {
             if (i + 1 < s.length && s[i] == l && s[i + 1] == r) {
-                t.add(c);
+                t[m++] = c;
                 i += 2;
             } else {
-                t.add(s[i++]);
+                t[m++] = s[i++];
             }
         }
-        return t.stream().mapToInt(Integer::intValue).toArray();
+        return java.util.Arrays.copyOf(t, m);
     }
 
     /** Encodes text with merges applied greedily by rank; {@code ignoreMerges}: a word that is a token is that token. */
