@@ -318,7 +318,7 @@ public final class LlamaModel {
     private void project(Projection p, int l, float[] y, float[] x, int N, State s) {
         linear.apply(y, p.weight(weights, l), p.bias(weights, l), x, N);
         LoRALinear a = lora == null ? null : lora.get(l, p);
-        if (a != null) a.forward(linear, y, x, N, s.lora, s.mode != State.Mode.INFERENCE, lora.dropoutSeed());
+        if (a != null) a.forward(linear, y, x, N, s.lora, dropout(s), lora.dropoutSeed());
     }
 
     /**
@@ -328,7 +328,12 @@ public final class LlamaModel {
     private void projectBackward(Projection p, int l, float[] dx, float[] dy, float[] x, Gradients g, State s) {
         linear.backward(dx, p.weightGrad(g, l), p.biasGrad(g, l), p.weight(weights, l), dy, x, s.rows);
         LoRALinear a = lora == null ? null : lora.get(l, p);
-        if (a != null) a.backward(linear, dx, dy, x, s.rows, s.lora, true, lora.dropoutSeed());
+        if (a != null) a.backward(linear, dx, dy, x, s.rows, s.lora, dropout(s), lora.dropoutSeed());
+    }
+
+    /** LoRA dropout applies in the training forward of an adapter being trained (not when one is only applied). */
+    private boolean dropout(State s) {
+        return s.mode != State.Mode.INFERENCE && lora.trainable();
     }
 
     /** logits of rows [first, n) of the last block's output into s.logits (rows from 0). */
@@ -464,7 +469,7 @@ public final class LlamaModel {
             dUp = train ? alloc(N * ffn) : null;
             dGate = train && swiglu ? alloc(N * ffn) : null;
             dHid = train ? alloc(N * ffn) : null;
-            lora = adapter == null ? null : adapter.newScratch(N, train);
+            lora = adapter == null ? null : adapter.newScratch(N, train);  // dropout buffers only for a trained adapter
             if (lora != null) floats += lora.floats();
         }
 
