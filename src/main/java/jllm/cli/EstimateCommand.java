@@ -71,9 +71,16 @@ public final class EstimateCommand implements Runnable {
         @Option(names = "--flash-attention", description = "Attention scores are tiled, never stored.") boolean flash;
         @Option(names = "--prefill-chunk", defaultValue = "0", description = "Prompt tokens run at once (llama.cpp ubatch; 0: the whole prompt).")
         long prefillChunk;
+        @Option(names = "--verify", description = {"Load the GGUF model, allocate the KV cache for --seq tokens, run a prompt, and print",
+                "predicted and engine-measured bytes side by side (jllm computes in fp32: KV cache and activations are",
+                "planned as fp32 with tiled attention; chunk = --prefill-chunk, default 64)."})
+        boolean verify;
+        @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "Threads for --verify (default: all cores).")
+        int threads;
 
         @Override
         public Integer call() throws Exception {
+            if (verify) return verify();
             ModelSpec m = model.resolve();
             // A GGUF file's weights are planned as stored (null) unless --dtype asks for another type.
             DataType w = dtype != null ? DataType.parse(dtype) : m.stored() != null ? null : DataType.FP16;
@@ -83,6 +90,24 @@ public final class EstimateCommand implements Runnable {
             Estimate e = new InferenceMemory(m, w, kv, act, batch, seq, tp, flash, prefillChunk, gpu.memory()).estimate();
             output.print(e, spec.commandLine().getOut(), spec.commandLine().getErr());
             return 0;
+        }
+
+        /** The plan for what jllm's engine allocates, then the engine's own numbers beside it. */
+        private Integer verify() throws Exception {
+            if (model.model == null || !model.model.toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
+                throw new IllegalArgumentException("--verify needs -m FILE.gguf (a model the engine can load)");
+            }
+            if (seq < 2 || seq > Integer.MAX_VALUE) throw new IllegalArgumentException("--verify needs --seq of at least 2 tokens, got " + seq);
+            if (batch != 1 || tp != 1) throw new IllegalArgumentException("--verify runs one sequence on one device: use --batch 1 --tp 1");
+            if (dtype != null || (kvDtype != null && !kvDtype.equalsIgnoreCase("fp32")) || (actDtype != null && !actDtype.equalsIgnoreCase("fp32"))) {
+                throw new IllegalArgumentException("--verify plans what the engine allocates (weights as stored, fp32 KV cache and activations); drop --dtype/--kv-dtype/--act-dtype");
+            }
+            int chunk = (int) Math.min(prefillChunk > 0 ? prefillChunk : 64, seq);
+            ModelSpec m = model.resolve();
+            Estimate e = new InferenceMemory(m, null, DataType.FP32, DataType.FP32, 1, seq, 1, true, chunk, gpu.memory()).estimate();
+            output.print(e, spec.commandLine().getOut(), spec.commandLine().getErr());
+            boolean ok = EngineVerification.run(java.nio.file.Path.of(model.model), (int) seq, chunk, threads, e, spec.commandLine().getOut());
+            return ok ? 0 : Main.EXIT_ERROR;
         }
     }
 

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 @Command(name = "jllm", mixinStandardHelpOptions = true, version = "jllm 0.1.0",
         description = "Pure-Java LLM inference, training and planning.",
         subcommands = {GenerateCommand.class, ChatCommand.class, TokenizeCommand.class, InspectCommand.class,
-                EstimateCommand.class, MakeModelCommand.class,
+                EstimateCommand.class, TrainCommand.class, EvalCommand.class, TokenizerCommand.class, MakeModelCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

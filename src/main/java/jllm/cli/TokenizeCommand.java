@@ -2,6 +2,7 @@ package jllm.cli;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import jllm.format.gguf.GGUFFile;
+import jllm.generate.EmbeddedModel;
 import jllm.tokenizer.Tokenizer;
 import jllm.tokenizer.Tokenizers;
 import picocli.CommandLine.Command;
@@ -19,7 +21,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jllm tokenize -m FILE [--no-bos] [--parse-special] [--json] TEXT}: the token ids of TEXT under the GGUF
+ * {@code jllm tokenize [-m FILE] [--no-bos] [--parse-special] [--json] TEXT}: the token ids of TEXT under the GGUF
  * file's tokenizer, as {@code [1, 2, 3]} (the format of llama.cpp's {@code llama-tokenize --ids}), or with
  * {@code --json} an object with the ids and, per token, its vocabulary text and the bytes it decodes to.
  */
@@ -27,7 +29,8 @@ import picocli.CommandLine.Spec;
         description = "Print the token ids of TEXT under the tokenizer of a GGUF file.")
 public final class TokenizeCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "GGUF model or vocabulary file.")
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE",
+            description = "GGUF model or vocabulary file. Default: the embedded model shipped in the jar.")
     Path model;
 
     @Option(names = "--no-bos", description = "Do not add the BOS/EOS tokens the vocabulary asks for.")
@@ -47,8 +50,14 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path path = model;
+        if (path == null) {
+            path = EmbeddedModel.model().orElseThrow(() -> new IllegalArgumentException(
+                    "no -m given and this build has no embedded default model"));
+        }
+        if (!Files.isRegularFile(path)) throw new IllegalArgumentException("model file not found: " + path);
         Tokenizer tokenizer;
-        try (GGUFFile file = GGUFFile.open(model)) {
+        try (GGUFFile file = GGUFFile.open(path)) {
             tokenizer = Tokenizers.fromGGUF(file);
         }
         int[] ids = tokenizer.encode(text, !noBos, parseSpecial);

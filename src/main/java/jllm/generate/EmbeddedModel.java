@@ -17,7 +17,9 @@ import java.util.Optional;
  */
 public final class EmbeddedModel {
     public static final String MODEL_RESOURCE = "/jllm/default/model.gguf";
-    public static final String ADAPTER_RESOURCE = "/jllm/default/adapter.gguf";
+    /** The embedded LoRA adapter: a PEFT folder (adapter_config.json, adapter_model.safetensors). */
+    public static final String ADAPTER_DIR = "/jllm/default/adapter/";
+    static final String[] ADAPTER_FILES = {"adapter_config.json", "adapter_model.safetensors"};
 
     private EmbeddedModel() {}
 
@@ -26,36 +28,54 @@ public final class EmbeddedModel {
         return extract(MODEL_RESOURCE);
     }
 
-    /** The cached file of the embedded LoRA adapter, or empty when this build has none. */
+    /** The cached folder of the embedded LoRA adapter (PEFT format), or empty when this build has none. */
     public static Optional<Path> adapter() throws IOException {
-        return extract(ADAPTER_RESOURCE);
+        byte[][] files = new byte[ADAPTER_FILES.length][];
+        for (int i = 0; i < files.length; i++) {
+            files[i] = read(ADAPTER_DIR + ADAPTER_FILES[i]);
+            if (files[i] == null) return Optional.empty();
+        }
+        Path dir = cacheDir().resolve("adapter-" + hash(files));
+        for (int i = 0; i < files.length; i++) install(files[i], dir.resolve(ADAPTER_FILES[i]));
+        return Optional.of(dir);
     }
 
     static Optional<Path> extract(String resource) throws IOException {
-        byte[] bytes;
+        byte[] bytes = read(resource);
+        if (bytes == null) return Optional.empty();
+        String name = resource.substring(resource.lastIndexOf('/') + 1);
+        Path target = cacheDir().resolve(name.replace(".gguf", "-" + hash(bytes) + ".gguf"));
+        install(bytes, target);
+        return Optional.of(target);
+    }
+
+    private static byte[] read(String resource) throws IOException {
         try (InputStream in = EmbeddedModel.class.getResourceAsStream(resource)) {
-            if (in == null) return Optional.empty();
-            bytes = in.readAllBytes();
+            return in == null ? null : in.readAllBytes();
         }
-        String hash;
+    }
+
+    private static String hash(byte[]... parts) {
         try {
-            hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)).substring(0, 16);
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (byte[] p : parts) md.update(p);
+            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        Path dir = cacheDir();
-        String name = resource.substring(resource.lastIndexOf('/') + 1);
-        Path target = dir.resolve(name.replace(".gguf", "-" + hash + ".gguf"));
-        if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return Optional.of(target);
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".extract-", ".tmp");
+    }
+
+    /** Writes bytes to target unless a file of that name and size is there (names carry the content hash). */
+    private static void install(byte[] bytes, Path target) throws IOException {
+        if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return;
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), ".extract-", ".tmp");
         try {
             Files.write(tmp, bytes);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
         }
-        return Optional.of(target);
     }
 
     static Path cacheDir() {

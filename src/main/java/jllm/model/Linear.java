@@ -36,7 +36,8 @@ public final class Linear implements AutoCloseable {
     }
 
     private final WorkerPool pool;
-    private final MatMul matMul;
+    private final MatMul matMul;      // float path: F32/F16/BF16 weights
+    private final MatMul matMulInt8;  // quantized weights meet 8-bit activations, as in ggml's CPU backend
     private final Sgemm sgemm;
     private float[] rounded = new float[0];  // activations rounded to the weight's half type
     private float[] rounded2 = new float[0]; // the second operand of a backward product
@@ -44,6 +45,7 @@ public final class Linear implements AutoCloseable {
     public Linear(int threads) {
         this.pool = new WorkerPool(threads);
         this.matMul = new MatMul(pool);
+        this.matMulInt8 = new MatMul(pool, MatMul.Path.INT8);
         this.sgemm = new Sgemm(pool);
     }
 
@@ -56,7 +58,7 @@ public final class Linear implements AutoCloseable {
             rounded = round(rounded, type, x, T * w.cols());
             x = rounded;
         }
-        matMul.matMul(out, w, x, T);
+        (type.isQuantized() ? matMulInt8 : matMul).matMul(out, w, x, T);
     }
 
     /** out (T, w.rows) = x W^T + bias (bias may be null). */

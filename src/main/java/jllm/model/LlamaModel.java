@@ -27,6 +27,11 @@ import jllm.model.ModelConfig.Positions;
  * </pre>
  * Every layer's backward sits in its own class next to its forward; {@link #backward} chains them in reverse and
  * adds into {@link Gradients}.
+ *
+ * <p>A {@link LoRA} adapter, when given, adds its low-rank path right after each adapted projection's base product
+ * (Hu et al. 2021), in inference unmerged and in training with its own gradients; with a frozen base
+ * ({@code Gradients} null) the backward computes no weight gradient of the base and stops below the lowest adapted
+ * block.
  */
 public final class LlamaModel {
     private final ModelConfig config;
@@ -34,22 +39,34 @@ public final class LlamaModel {
     private final RoPE rope;        // null unless ROPE
     private final float[] slopes;   // (nHeads) ALiBi slopes, or null
     private final Linear linear;
+    private final LoRA lora;        // null: no adapter
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, Linear linear) {
+        this(config, weights, linear, null);
+    }
+
+    /** A model whose adapted projections also run {@code lora}'s low-rank path (null: none). */
+    public LlamaModel(ModelConfig config, LlamaWeights weights, Linear linear, LoRA lora) {
         this.config = config;
         this.weights = weights.validate(config);
         this.rope = config.positions() == Positions.ROPE ? new RoPE(config, weights.ropeFreqs()) : null;
         this.slopes = config.positions() == Positions.ALIBI ? ALiBi.slopes(config.nHeads()) : null;
         this.linear = linear;
+        if (lora != null && !lora.config().equals(config)) {
+            throw new IllegalArgumentException("the LoRA adapter was made for another model shape: " + lora.config() + " vs " + config);
+        }
+        this.lora = lora;
     }
 
     public ModelConfig config() { return config; }
     public LlamaWeights weights() { return weights; }
     public Linear linear() { return linear; }
+    /** The attached adapter, or null. */
+    public LoRA lora() { return lora; }
 
     /** Activation buffers for inference batches of up to {@code maxBatch} tokens (allocated once). */
     public State newState(int maxBatch) {
-        return new State(config, State.Mode.INFERENCE, 1, maxBatch, linear.threads());
+        return new State(config, State.Mode.INFERENCE, 1, maxBatch, linear.threads(), lora);
     }
 
     /**
@@ -57,7 +74,7 @@ public final class LlamaModel {
      * {@code recompute} only each block's input (activation checkpointing, Chen et al. 2016).
      */
     public State newTrainingState(int B, int T, boolean recompute) {
-        return new State(config, recompute ? State.Mode.RECOMPUTE : State.Mode.TRAINING, B, T, linear.threads());
+        return new State(config, recompute ? State.Mode.RECOMPUTE : State.Mode.TRAINING, B, T, linear.threads(), lora);
     }
 
     /**
@@ -117,11 +134,14 @@ public final class LlamaModel {
 
     /**
      * Adds the gradient of {@code lossScale} times the loss of the last training {@link #forward} into g (1/accum
-     * for gradient accumulation). Overwrites the state's logits.
+     * for gradient accumulation), and into the attached LoRA's gradients when it is trainable. With g null the base
+     * is frozen: only the adapter's gradients are computed. Overwrites the state's logits.
      */
     public void backward(int[] tokens, int[] targets, State s, Gradients g, float lossScale) {
         ModelConfig c = config;
         LlamaWeights w = weights;
+        if (g == null && (lora == null || !lora.trainable())) throw new IllegalArgumentException("nothing to train: no gradients and no trainable adapter");
+        int lowest = g == null ? lora.lowestLayer() : 0;
         int N = s.rows, dim = c.dim(), vocab = c.vocab();
         int count = CrossEntropy.count(targets, N);
         if (count == 0) return;
@@ -132,13 +152,15 @@ public final class LlamaModel {
         });
         // logits = lnf Wout^T: dlnf = dlogits Wout, dWout += dlogits^T lnf
         java.util.Arrays.fill(s.dLn, 0, N * dim, 0f);
-        linear.backward(s.dLn, g.output, null, w.output(), s.logits, s.lnf, N);
+        linear.backward(s.dLn, g == null ? null : g.output, null, w.output(), s.logits, s.lnf, N);
         java.util.Arrays.fill(s.dA, 0, N * dim, 0f);
-        normBackward(s.dA, s.dLn, s.res[c.nLayers()], w.outputNorm(), s.lnfMean, s.lnfRstd, g.outputNorm, g.outputNormBias, N);
-        for (int l = c.nLayers() - 1; l >= 0; l--) {
+        normBackward(s.dA, s.dLn, s.res[c.nLayers()], w.outputNorm(), s.lnfMean, s.lnfRstd,
+                g == null ? null : g.outputNorm, g == null ? null : g.outputNormBias, N);
+        for (int l = c.nLayers() - 1; l >= lowest; l--) {
             if (s.mode == State.Mode.RECOMPUTE) block(l, s.B, s.T, 0, null, s);
             blockBackward(l, s, g);
         }
+        if (g == null) return;
         // x = embed(tokens) (+ positions)
         Embedding.backward(g.tokenEmbedding, s.dA, tokens, 0, N, dim);
         if (c.positions() == Positions.LEARNED) AbsolutePositions.learnedBackward(g.positionEmbedding, s.dA, s.B, s.T, 0, dim);
@@ -188,9 +210,9 @@ public final class LlamaModel {
 
         // h = norm(x); q, k, v projections                         (N, qDim), (N, kvDim), (N, kvDim)
         norm(ln1, s.ln1Mean[l], s.ln1Rstd[l], s.res[l], w.attnNorm()[l], at(w.attnNormBias(), l), N);
-        linear.apply(q, w.wq()[l], at(w.bq(), l), ln1, N);
-        linear.apply(k, w.wk()[l], at(w.bk(), l), ln1, N);
-        linear.apply(v, w.wv()[l], at(w.bv(), l), ln1, N);
+        project(Projection.Q, l, q, ln1, N, s);
+        project(Projection.K, l, k, ln1, N, s);
+        project(Projection.V, l, v, ln1, N, s);
         // RoPE on q and k
         if (rope != null) {
             linear.parallelRange(N, (from, to, worker) -> {
@@ -218,22 +240,22 @@ public final class LlamaModel {
                     slopes == null ? 0f : slopes[h], lse, s.scratch[worker]);
         });
         // x = x + att Wo^T (+bo)                                    (N, dim)
-        linear.apply(s.tmp, w.wo()[l], at(w.bo(), l), att, N);
+        project(Projection.O, l, s.tmp, att, N, s);
         add(s.mid[l], s.res[l], s.tmp, N * dim);
 
         // h = norm(x); x = x + mlp(h)                               (N, ffn) -> (N, dim)
         float[] ln2 = s.ln2[l], up = s.up[l], hid = s.hid[l];
         norm(ln2, s.ln2Mean[l], s.ln2Rstd[l], s.mid[l], w.ffnNorm()[l], at(w.ffnNormBias(), l), N);
-        linear.apply(up, w.wUp()[l], at(w.bUp(), l), ln2, N);
+        project(Projection.UP, l, up, ln2, N, s);
         int n = N * c.ffnDim();
         if (c.mlp() == Mlp.SWIGLU) {
             float[] gate = s.gate[l];
-            linear.apply(gate, w.wGate()[l], at(w.bGate(), l), ln2, N);
+            project(Projection.GATE, l, gate, ln2, N, s);
             linear.parallelRange(n, (from, to, worker) -> SwiGLU.forward(hid, gate, up, from, to));
         } else {
             linear.parallelRange(n, (from, to, worker) -> GELU.forward(hid, up, from, to));
         }
-        linear.apply(s.tmp, w.wDown()[l], at(w.bDown(), l), hid, N);
+        project(Projection.DOWN, l, s.tmp, hid, N, s);
         add(s.res[l + 1], s.mid[l], s.tmp, N * dim);
     }
 
@@ -247,7 +269,7 @@ public final class LlamaModel {
         // res[l+1] = mid + down(hid): the residual passes dA to mid unchanged
         System.arraycopy(s.dA, 0, s.dB, 0, N * dim);
         zero(s.dHid, N * ffn);
-        linear.backward(s.dHid, g.wDown[l], at(g.bDown, l), w.wDown()[l], s.dA, s.hid[l], N);
+        projectBackward(Projection.DOWN, l, s.dHid, s.dA, s.hid[l], g, s);
         zero(s.dUp, N * ffn);
         float[] up = s.up[l];
         if (c.mlp() == Mlp.SWIGLU) {
@@ -258,14 +280,15 @@ public final class LlamaModel {
             linear.parallelRange(N * ffn, (from, to, worker) -> GELU.backward(s.dUp, s.dHid, up, from, to));
         }
         zero(s.dLn, N * dim);
-        linear.backward(s.dLn, g.wUp[l], at(g.bUp, l), w.wUp()[l], s.dUp, s.ln2[l], N);
-        if (c.mlp() == Mlp.SWIGLU) linear.backward(s.dLn, g.wGate[l], at(g.bGate, l), w.wGate()[l], s.dGate, s.ln2[l], N);
-        normBackward(s.dB, s.dLn, s.mid[l], w.ffnNorm()[l], s.ln2Mean[l], s.ln2Rstd[l], g.ffnNorm[l], at(g.ffnNormBias, l), N);
+        projectBackward(Projection.UP, l, s.dLn, s.dUp, s.ln2[l], g, s);
+        if (c.mlp() == Mlp.SWIGLU) projectBackward(Projection.GATE, l, s.dLn, s.dGate, s.ln2[l], g, s);
+        normBackward(s.dB, s.dLn, s.mid[l], w.ffnNorm()[l], s.ln2Mean[l], s.ln2Rstd[l], g == null ? null : g.ffnNorm[l],
+                g == null ? null : at(g.ffnNormBias, l), N);
 
         // mid = res + att Wo^T (+bo)
         System.arraycopy(s.dB, 0, s.dA, 0, N * dim);
         zero(s.dAtt, N * qDim);
-        linear.backward(s.dAtt, g.wo[l], at(g.bo, l), w.wo()[l], s.dB, s.att[l], N);
+        projectBackward(Projection.O, l, s.dAtt, s.dB, s.att[l], g, s);
         zero(s.dq, N * qDim);
         zero(s.dk, N * kvDim);
         zero(s.dv, N * kvDim);
@@ -284,10 +307,28 @@ public final class LlamaModel {
             });
         }
         zero(s.dLn, N * dim);
-        linear.backward(s.dLn, g.wq[l], at(g.bq, l), w.wq()[l], s.dq, s.ln1[l], N);
-        linear.backward(s.dLn, g.wk[l], at(g.bk, l), w.wk()[l], s.dk, s.ln1[l], N);
-        linear.backward(s.dLn, g.wv[l], at(g.bv, l), w.wv()[l], s.dv, s.ln1[l], N);
-        normBackward(s.dA, s.dLn, s.res[l], w.attnNorm()[l], s.ln1Mean[l], s.ln1Rstd[l], g.attnNorm[l], at(g.attnNormBias, l), N);
+        projectBackward(Projection.Q, l, s.dLn, s.dq, s.ln1[l], g, s);
+        projectBackward(Projection.K, l, s.dLn, s.dk, s.ln1[l], g, s);
+        projectBackward(Projection.V, l, s.dLn, s.dv, s.ln1[l], g, s);
+        normBackward(s.dA, s.dLn, s.res[l], w.attnNorm()[l], s.ln1Mean[l], s.ln1Rstd[l], g == null ? null : g.attnNorm[l],
+                g == null ? null : at(g.attnNormBias, l), N);
+    }
+
+    /** y (N, out) = x W^T (+ b) for layer l's projection p, plus its LoRA path when adapted. */
+    private void project(Projection p, int l, float[] y, float[] x, int N, State s) {
+        linear.apply(y, p.weight(weights, l), p.bias(weights, l), x, N);
+        LoRALinear a = lora == null ? null : lora.get(l, p);
+        if (a != null) a.forward(linear, y, x, N, s.lora, s.mode != State.Mode.INFERENCE, lora.dropoutSeed());
+    }
+
+    /**
+     * The backward of {@link #project}: dx += dy W (+ the LoRA path's input gradient); the base's weight and bias
+     * gradients only when g is not null; the adapter's into its own arrays.
+     */
+    private void projectBackward(Projection p, int l, float[] dx, float[] dy, float[] x, Gradients g, State s) {
+        linear.backward(dx, p.weightGrad(g, l), p.biasGrad(g, l), p.weight(weights, l), dy, x, s.rows);
+        LoRALinear a = lora == null ? null : lora.get(l, p);
+        if (a != null) a.backward(linear, dx, dy, x, s.rows, s.lora, true, lora.dropoutSeed());
     }
 
     /** logits of rows [first, n) of the last block's output into s.logits (rows from 0). */
@@ -327,6 +368,7 @@ public final class LlamaModel {
                 else LayerNorm.backward(dx, t * dim, dy, x, weight, mean[t], rstd[t], dim);
             }
         });
+        if (dWeight == null) return; // a frozen base
         linear.parallelRange(dim, (from, to, worker) -> {
             if (rms) RMSNorm.weightBackward(dWeight, dy, x, rstd, N, dim, from, to);
             else LayerNorm.weightBackward(dWeight, dBias, dy, x, mean, rstd, N, dim, from, to);
@@ -367,9 +409,10 @@ public final class LlamaModel {
         final float[][] posRow;
         final Attention.Scratch[] scratch;
         final float[] dA, dB, dLn, dq, dk, dv, dAtt, dUp, dGate, dHid;
+        final LoRALinear.Scratch lora; // null without an adapter
         private long floats;
 
-        State(ModelConfig c, Mode mode, int B, int T, int threads) {
+        State(ModelConfig c, Mode mode, int B, int T, int threads, LoRA adapter) {
             if (B <= 0 || T <= 0) throw new IllegalArgumentException("batch " + B + " x " + T + " must be positive");
             this.mode = mode;
             this.B = B;
@@ -421,6 +464,8 @@ public final class LlamaModel {
             dUp = train ? alloc(N * ffn) : null;
             dGate = train && swiglu ? alloc(N * ffn) : null;
             dHid = train ? alloc(N * ffn) : null;
+            lora = adapter == null ? null : adapter.newScratch(N, train);
+            if (lora != null) floats += lora.floats();
         }
 
         private float[] alloc(int n) {

@@ -199,4 +199,27 @@ public record LlamaWeights(
         if (v == null) throw new IllegalArgumentException("missing tensor " + name);
         if (v.length != n) throw new IllegalArgumentException("tensor " + name + " has " + v.length + " elements, expected " + n);
     }
+
+    /**
+     * Bytes of the weights this model holds: every distinct tensor view (the tied output counted once) in its stored
+     * type, plus the norm and bias vectors and RoPE factors as float32 (as GGUF stores them), so that the planner's
+     * {@code estimate infer --verify} can compare its prediction with what the engine actually references.
+     */
+    public long storedBytes() {
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        long bytes = 0;
+        java.util.List<Tensor> all = new ArrayList<>();
+        all.add(tokenEmbedding);
+        all.add(positionEmbedding);
+        all.add(output);
+        for (Tensor[] group : new Tensor[][] {wq, wk, wv, wo, wGate, wUp, wDown}) {
+            if (group != null) all.addAll(java.util.Arrays.asList(group));
+        }
+        for (Tensor t : all) if (t != null && seen.add(t)) bytes += t.data().byteSize();
+        for (float[][] group : new float[][][] {attnNorm, attnNormBias, bq, bk, bv, bo, ffnNorm, ffnNormBias, bGate, bUp, bDown}) {
+            if (group != null) for (float[] v : group) if (v != null) bytes += 4L * v.length;
+        }
+        for (float[] v : new float[][] {outputNorm, outputNormBias, ropeFreqs}) if (v != null) bytes += 4L * v.length;
+        return bytes;
+    }
 }

@@ -91,4 +91,27 @@ public final class Sizes {
     public static long[] trainingStateBytes(long params, long matrixParams, int optimizerStates, boolean mixedPrecision) {
         return new long[] {4 * params + (mixedPrecision ? 2 * matrixParams : 0), 4 * params, 4L * optimizerStates * params};
     }
+
+    /**
+     * Trainable parameters of a LoRA on one adapted layer of {@code in} inputs and {@code out} outputs (Hu et al.
+     * 2021, Sec. 4.1): A (r, in) and B (out, r), so {@code r (in + out)}. GPT-2's fused c_attn is one such layer
+     * (out = 3 dim), not three.
+     */
+    public static long loraParams(int r, long in, long out) {
+        if (r <= 0 || in <= 0 || out <= 0) throw new IllegalArgumentException("LoRA r " + r + ", in " + in + ", out " + out + " must be positive");
+        return (long) r * (in + out);
+    }
+
+    /**
+     * Bytes of the working buffers of the LoRA paths of a forward over {@code rows} rows (jllm.model.LoRALinear's
+     * Scratch; float32): u (rows, r) and the B product (rows, maxOut), and in training the gradient of u (rows, r);
+     * with dropout in training also the dropped-out input and its gradient (2 x (rows, maxIn)). Nothing per layer:
+     * the backward recomputes u from the block input the model keeps.
+     */
+    public static long loraScratchBytes(long rows, long maxIn, long maxOut, int r, boolean training, boolean dropout) {
+        long floats = rows * r + rows * maxOut;
+        if (training) floats += rows * r;
+        if (training && dropout) floats += 2 * rows * maxIn;
+        return floats * Float.BYTES;
+    }
 }

@@ -20,6 +20,17 @@ public interface Optimizer {
     /** Restores the state saved from {@link #state} and {@link #steps}. */
     void restore(Map<String, float[]> state, long steps);
 
+    /** Copies {@code saved} into this optimizer's {@link #state()} arrays; every array must be present with its size. */
+    default void copyState(Map<String, float[]> saved) {
+        for (var e : state().entrySet()) {
+            float[] src = saved.get(e.getKey());
+            if (src == null || src.length != e.getValue().length) {
+                throw new IllegalArgumentException("optimizer state " + e.getKey() + " is missing or has the wrong size");
+            }
+            System.arraycopy(src, 0, e.getValue(), 0, src.length);
+        }
+    }
+
     /** Bytes of the optimizer state. */
     long stateBytes();
 }

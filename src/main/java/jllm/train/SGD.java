@@ -69,13 +69,7 @@ public final class SGD implements Optimizer {
 
     @Override
     public void restore(Map<String, float[]> state, long steps) {
-        for (var e : state().entrySet()) {
-            float[] src = state.get(e.getKey());
-            if (src == null || src.length != e.getValue().length) {
-                throw new IllegalArgumentException("optimizer state " + e.getKey() + " is missing or has the wrong size");
-            }
-            System.arraycopy(src, 0, e.getValue(), 0, src.length);
-        }
+        copyState(state);
         this.t = steps;
     }
 

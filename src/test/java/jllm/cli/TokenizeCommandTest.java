@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import jllm.generate.EmbeddedModel;
 import picocli.CommandLine;
 
 /**
@@ -25,7 +26,6 @@ class TokenizeCommandTest {
 
     static Result run(String... args) {
         CommandLine cl = Main.commandLine();
-        cl.addSubcommand("tokenize", new TokenizeCommand());
         StringWriter out = new StringWriter(), err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
@@ -86,14 +86,34 @@ class TokenizeCommandTest {
     void missingFileIsOneLineError(@TempDir Path dir) {
         Result r = run("tokenize", "-m", dir.resolve("nope.gguf").toString(), "x");
         assertEquals(Main.EXIT_ERROR, r.exit());
-        assertTrue(r.err().startsWith("jllm: error: "), r.err());
+        assertEquals("jllm: error: model file not found: " + dir.resolve("nope.gguf"), r.err().strip());
+    }
+
+    @Test
+    void notAGgufFileIsOneLineError(@TempDir Path dir) throws Exception {
+        Path junk = Files.writeString(dir.resolve("junk.gguf"), "this is not a GGUF file at all, just text");
+        Result r = run("tokenize", "-m", junk.toString(), "x");
+        assertEquals(Main.EXIT_ERROR, r.exit());
+        assertTrue(r.err().startsWith("jllm: error: junk.gguf: bad magic"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
     }
 
     @Test
-    void missingModelOptionIsUsageError() {
+    void withoutModelUsesTheEmbeddedOne() throws Exception {
         Result r = run("tokenize", "x");
+        if (EmbeddedModel.model().isPresent()) {
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().startsWith("["), r.out());
+        } else {
+            assertEquals(Main.EXIT_ERROR, r.exit());
+            assertEquals("jllm: error: no -m given and this build has no embedded default model", r.err().strip());
+        }
+    }
+
+    @Test
+    void missingTextIsUsageError() {
+        Result r = run("tokenize", "-m", vocab("gpt-2").toString());
         assertEquals(2, r.exit());
-        assertTrue(r.err().contains("--model"), r.err());
+        assertTrue(r.err().contains("TEXT"), r.err());
     }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link CodepointFlags} against llama.cpp's own tables for all 1,114,112 code points (golden/llamacpp-unicode.txt,
- * recorded by scripts/tokenizer/unicode_harness.cpp from llama.cpp b4747). Exact wherever llama.cpp's table knows
+ * recorded by reference/tokenizer/unicode_harness.cpp from llama.cpp b4747). Exact wherever llama.cpp's table knows
  * the code point; the JDK's Unicode is newer, so code points that llama.cpp lists as unassigned may differ (5,185 of
  * them: scripts and symbols added in Unicode 16), and nowhere else.
  */

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The pre-tokenizer's pieces alone, against llama.cpp's unicode_regex_split with the regex list of each
- * tokenizer.ggml.pre (recorded by scripts/tokenizer/split_harness.cpp; exact piece lengths in code points). BPE
+ * tokenizer.ggml.pre (recorded by reference/tokenizer/split_harness.cpp; exact piece lengths in code points). BPE
  * merging can hide a wrong split, so the splits are checked on their own.
  */
 class PreTokenizerSplitTest {

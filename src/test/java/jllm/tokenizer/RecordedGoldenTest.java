@@ -11,7 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Golden ids recorded with llama.cpp's llama-tokenize (b4747) by scripts/tokenizer/record_goldens.py, exact:
+ * Golden ids recorded with llama.cpp's llama-tokenize (b4747) by reference/tokenizer/record_goldens.py, exact:
  * <ul>
  *   <li>extra.inp (this project's texts: more scripts, white space, digits, contractions, emoji, code) on each
  *       shared vocabulary, no BOS/EOS, special tokens not parsed;</li>

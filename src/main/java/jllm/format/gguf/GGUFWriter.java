@@ -6,25 +6,19 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
+import jllm.format.AtomicFile;
 import jllm.tensor.GGMLType;
 
 /**
@@ -203,34 +197,7 @@ public final class GGUFWriter {
      * {@code path}. On any failure the temporary file is deleted and {@code path} is left as it was.
      */
     public void write(Path path) throws IOException {
-        Path target = path.toAbsolutePath();
-        Path dir = target.getParent();
-        Path tmp = null;
-        FileChannel ch = null;
-        for (int attempt = 0; ch == null; attempt++) {
-            tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-            try {
-                ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt >= 16) throw e;
-            }
-        }
-        boolean done = false;
-        try {
-            try (FileChannel c = ch) {
-                writeTo(c);
-                c.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("cannot rename " + tmp + " to " + target + " atomically", e);
-            }
-            done = true;
-        } finally {
-            if (!done) Files.deleteIfExists(tmp);
-        }
-        forceDirectory(dir);
+        AtomicFile.write(path, this::writeTo);
     }
 
     /** Streams the whole file to {@code out} (not atomic; {@link #write(Path)} is). */
@@ -390,15 +357,6 @@ public final class GGUFWriter {
         }
     }
 
-    private static void forceDirectory(Path dir) {
-        // Makes the rename itself durable. Linux allows fsync on a directory opened for reading; where a
-        // platform refuses, the file's own contents are already on disk.
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException ignored) {
-            // best effort, see above
-        }
-    }
 
     /** A little-endian buffered output that counts the bytes it has written. */
     private static final class Out {

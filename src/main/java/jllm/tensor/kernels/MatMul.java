@@ -12,9 +12,11 @@ import jllm.tensor.Tensor;
  * once into a per-thread buffer and multiplies it with all {@code T} tokens in 4x4 register tiles ({@link Gemm}),
  * so each weight block is read and dequantized once per call, not once per token.
  *
- * <p>Two paths for matVec ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
- * quantizes the activation to 8-bit blocks ({@link Q8Activation}, once per call) and uses integer block dot
- * products ({@link RowDotInt8}) for the quantized types; F32, F16 and BF16 weights always take the float path. matMul always uses the float path.
+ * <p>Two paths ({@link Path}): FLOAT multiplies the weights with the float activation; INT8 first
+ * quantizes the activation to 8 bits in ggml's format for the weight type ({@link Q8Activation}, once per call)
+ * and uses integer dot products as ggml's CPU backend does ({@link RowDotInt8}), so quantized models compute what
+ * llama.cpp computes; F32, F16 and BF16 weights always take the float path. On the INT8 path matMul quantizes
+ * every token once and, per weight row, runs the row's integer dot with each token while the row is in cache.
  *
  * <p>Rows are split across the pool's threads. An instance holds per-thread scratch buffers that grow to the
  * largest row seen and are then reused: it allocates nothing in steady state and is not thread-safe (one per
@@ -25,12 +27,13 @@ public final class MatMul {
     /** Rows per chunk unit in matVec: keeps chunks long enough to amortize the claim. */
     private static final int MATVEC_GRAIN = 16;
 
-    /** How matVec multiplies quantized weights: with the float activation, or with an 8-bit quantized one. */
+    /** How quantized weights are multiplied: with the float activation, or with an 8-bit quantized one as in ggml. */
     public enum Path { FLOAT, INT8 }
 
     private final WorkerPool pool;
     private final Path path;
     private final Q8Activation q8 = new Q8Activation();
+    private Q8Activation[] q8Tokens = new Q8Activation[0];   // (T) for the INT8 matMul
     private final MatVecTask matVecTask = new MatVecTask();
     private final MatMulTask matMulTask = new MatMulTask();
     private final float[][] panels;     // per worker: (PANEL_ROWS, cols) dequantized weight rows
@@ -65,7 +68,7 @@ public final class MatMul {
         MatVecTask t = matVecTask;
         t.set(out, outOff, w, x, xOff);
         t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
-        if (t.int8) q8.quantize(x, xOff, w.cols());
+        if (t.int8) q8.quantize(Q8Activation.formatFor(w.type()), x, xOff, w.cols());
         try {
             pool.parallelFor(w.rows(), MATVEC_GRAIN, t);
         } finally {
@@ -94,6 +97,16 @@ public final class MatMul {
         }
         MatMulTask t = matMulTask;
         t.set(out, outOff, w, x, xOff, T);
+        t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
+        if (t.int8) {
+            if (q8Tokens.length < T) {
+                Q8Activation[] grown = java.util.Arrays.copyOf(q8Tokens, T);
+                for (int i = q8Tokens.length; i < T; i++) grown[i] = new Q8Activation();
+                q8Tokens = grown;
+            }
+            Q8Activation.Format f = Q8Activation.formatFor(w.type());
+            for (int i = 0; i < T; i++) q8Tokens[i].quantize(f, x, xOff + i * w.cols(), w.cols());
+        }
         try {
             pool.parallelFor(w.rows(), PANEL_ROWS, t);
         } finally {
@@ -136,7 +149,8 @@ public final class MatMul {
             long rowBytes = w.rowBytes();
             int cols = w.cols();
             if (int8) {
-                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.dot(type, data, r * rowBytes, q8);
+                RowDotInt8.Kernel k = RowDotInt8.kernel(type);
+                for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rowBytes, q8);
                 return;
             }
             RowDot.Kernel k = RowDot.kernel(type);
@@ -146,11 +160,12 @@ public final class MatMul {
         }
     }
 
-    /** Rows [from, to) of a matMul: panels of 4 dequantized rows times all T tokens. */
+    /** Rows [from, to) of a matMul: panels of 4 dequantized rows times all T tokens (or int8 row dots). */
     private final class MatMulTask implements WorkerPool.RangeTask {
         float[] out, x;
         int outOff, xOff, T;
         Tensor w;
+        boolean int8;
 
         void set(float[] out, int outOff, Tensor w, float[] x, int xOff, int T) {
             this.out = out; this.outOff = outOff; this.w = w; this.x = x; this.xOff = xOff; this.T = T;
@@ -162,6 +177,16 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to, int worker) {
+            if (int8) {
+                RowDotInt8.Kernel k = RowDotInt8.kernel(w.type());
+                var data = w.data();
+                long rowBytes = w.rowBytes();
+                int rows = w.rows();
+                for (int r = from; r < to; r++) {
+                    for (int i = 0; i < T; i++) out[outOff + i * rows + r] = k.dot(data, r * rowBytes, q8Tokens[i]);
+                }
+                return;
+            }
             float[] panel = panels[worker];
             var type = w.type();
             var data = w.data();

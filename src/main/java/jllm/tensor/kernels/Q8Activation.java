@@ -1,52 +1,121 @@
 package jllm.tensor.kernels;
 
+import jllm.tensor.GGMLType;
+
 /**
- * An activation vector quantized to 8-bit blocks of 32, once per matrix-vector product, for the integer
- * dot products of {@link RowDotInt8}: {@code x[i] ~ d[i / 32] * q[i]}.
+ * An activation vector quantized to 8 bits, once per matrix-vector product, in the format ggml's CPU backend
+ * uses for the weight type at hand, so that {@link RowDotInt8} multiplies the same integers llama.cpp does.
  *
- * <p>Spec: ggml's activation formats {@code block_q8_0} / {@code block_q8_1} (the latter's {@code s = d * sum(q)}) ({@code quantize_row_q8_0}: {@code d = amax / 127},
- * {@code q = roundf(x / d)}), except that the scale is kept as a float rather than rounded to f16. A reusable
- * buffer: {@link #quantize} grows it when a longer vector comes and otherwise allocates nothing.
+ * <p>Spec: ggml-cpu {@code quantize_row_q8_0} / {@code quantize_row_q8_1} (x86 AVX path) and
+ * {@code quantize_row_q8_K_ref}:
+ * <ul>
+ *   <li>{@link Format#Q8_0} (for Q8_0, Q4_0 and, with the block sums, Q4_1 weights): blocks of 32,
+ *   {@code d = amax / 127} stored as f16, {@code q = rint(x * (127 / amax))} (ties to even), and q8_1's
+ *   {@code s = f16(d * sum(q))};</li>
+ *   <li>{@link Format#Q8_K} (for Q4_K, Q5_K, Q6_K weights): blocks of 256, {@code iscale = -127 / max} where max
+ *   is the element of largest magnitude, {@code q = min(127, nearest_int(iscale * x))}, {@code d = 1 / iscale} as a
+ *   float, and the sums of q over each 16 elements ({@code bsums}).</li>
+ * </ul>
+ * A reusable buffer: {@link #quantize} grows it when a longer vector comes and otherwise allocates nothing.
  */
 public final class Q8Activation {
-    byte[] q = new byte[0];     // (n)
-    float[] d = new float[0];   // (n / 32)
-    float[] ds = new float[0];  // (n / 32): d * sum of the block's q, for the min terms of Q4_1 and the K-quants
-    int n;
+    /** ggml's activation block formats. */
+    public enum Format { Q8_0, Q8_K }
 
-    /** Quantizes {@code x[xOff .. xOff + n)}; {@code n} must be a multiple of 32. */
-    public void quantize(float[] x, int xOff, int n) {
-        if (n % 32 != 0) throw new IllegalArgumentException("activation length " + n + " is not a multiple of 32");
+    Format format = Format.Q8_0;
+    int n;
+    byte[] q = new byte[0];     // (n)
+    float[] d = new float[0];   // (n / 32) or (n / 256): the scale as the dot product uses it
+    float[] s = new float[0];   // (n / 32), Q8_0 format: q8_1's f16(d * sum(q)) as a float
+    int[] bsums = new int[0];   // (n / 16), Q8_K format: sum of q over each 16 elements
+
+    /** The format ggml uses for activations multiplied with weights of {@code type}. */
+    public static Format formatFor(GGMLType type) {
+        return type.blockSize == 256 ? Format.Q8_K : Format.Q8_0;
+    }
+
+    /** Quantizes {@code x[xOff .. xOff + n)} to {@code format}; {@code n} must be a multiple of its block size. */
+    public void quantize(Format format, float[] x, int xOff, int n) {
+        int bs = format == Format.Q8_K ? 256 : 32;
+        if (n % bs != 0) throw new IllegalArgumentException("activation length " + n + " is not a multiple of " + bs + " for " + format);
         if (q.length < n) {
             q = new byte[n];
             d = new float[n / 32];
-            ds = new float[n / 32];
+            s = new float[n / 32];
+            bsums = new int[n / 16];
         }
+        this.format = format;
         this.n = n;
-        for (int b = 0; b < n / 32; b++) {
-            int o = xOff + 32 * b;
-            float amax = 0;
-            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[o + j]));
-            float db = amax / 127;
-            float id = db != 0 ? 1.0f / db : 0.0f;
-            d[b] = db;
-            int sum = 0;
-            for (int j = 0; j < 32; j++) {
-                float v = x[o + j] * id;
-                int qi = (int) (v >= 0 ? Math.floor(v + 0.5) : -Math.floor(-(double) v + 0.5));
-                q[32 * b + j] = (byte) qi;
-                sum += qi;
-            }
-            ds[b] = db * sum;
+        if (format == Format.Q8_0) {
+            for (int b = 0; b < n / 32; b++) quantizeQ8_0Block(x, xOff + 32 * b, b);
+        } else {
+            for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
         }
+    }
+
+    private void quantizeQ8_0Block(float[] x, int o, int b) {
+        float max = 0;
+        for (int j = 0; j < 32; j++) max = Math.max(max, Math.abs(x[o + j]));
+        float db = max / 127.f;
+        float id = max != 0.0f ? 127.f / max : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int v = (int) Math.rint(x[o + j] * id);
+            q[32 * b + j] = (byte) v;
+            sum += v;
+        }
+        d[b] = Float.float16ToFloat(Float.floatToFloat16(db));
+        s[b] = Float.float16ToFloat(Float.floatToFloat16(db * sum));
+    }
+
+    private void quantizeQ8_KBlock(float[] x, int o, int b) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < 256; j++) {
+            float ax = Math.abs(x[o + j]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[o + j];
+            }
+        }
+        if (amax == 0) {
+            d[b] = 0;
+            for (int j = 0; j < 256; j++) q[256 * b + j] = 0;
+            for (int j = 0; j < 16; j++) bsums[16 * b + j] = 0;
+            return;
+        }
+        float iscale = -127.f / max;
+        for (int j = 0; j < 256; j++) {
+            float t = iscale * x[o + j] + 12582912.f;     // ggml's nearest_int: round half to even
+            int v = (Float.floatToRawIntBits(t) & 0x007fffff) - 0x00400000;
+            q[256 * b + j] = (byte) Math.min(127, v);
+        }
+        for (int j = 0; j < 16; j++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) sum += q[256 * b + 16 * j + i];
+            bsums[16 * b + j] = sum;
+        }
+        d[b] = 1 / iscale;
+    }
+
+    public Format format() {
+        return format;
     }
 
     public int length() {
         return n;
     }
 
-    /** The dequantized value {@code d * q} of element {@code i} (for tests). */
+    /** The dequantized value {@code d * q} of element {@code i}. */
     public float value(int i) {
-        return d[i / 32] * q[i];
+        return d[i / blockSize()] * q[i];
+    }
+
+    /** The magnitude of the quantization step of element {@code i}'s block, {@code |d|}. */
+    public float step(int i) {
+        return Math.abs(d[i / blockSize()]);
+    }
+
+    private int blockSize() {
+        return format == Format.Q8_K ? 256 : 32;
     }
 }

@@ -193,10 +193,9 @@ public final class RowDot {
         return which == 0 ? sc47(lo, hi, j - 4) : m47(lo, hi, j - 4);
     }
 
-    // The K-quant kernels work one super-block (Q4_K, Q5_K: two halves of four sub-blocks) or a quarter of one
-    // (Q6_K) per call and return a float: C2 inlines a bounded amount of bytecode per
+    // The K-quant kernels work one super-block per call and return a float: C2 inlines a bounded amount of bytecode per
     // compilation, and a whole-row kernel with every Vector API call inlined exceeds it, after which vectors
-    // are boxed on the heap. One reduction per 64-128 elements is cheap.
+    // are boxed on the heap. One reduction per 256 elements is cheap.
 
     static float q4_K(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0;
@@ -236,8 +235,12 @@ public final class RowDot {
                 s2 = s2.add(x2);
                 s3 = s3.add(x3);
             }
-            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
-                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
+            // a tree, not a chain: eight dependent adds per half would dominate the block's latency
+            FloatVector t = a1.fma(FloatVector.broadcast(F, d1), a0.mul(d0))
+                    .add(a3.fma(FloatVector.broadcast(F, d3), a2.mul(d2)));
+            FloatVector u = s1.fma(FloatVector.broadcast(F, m1), s0.mul(m0))
+                    .add(s3.fma(FloatVector.broadcast(F, m3), s2.mul(m2)));
+            acc = acc.add(t.sub(u));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -302,44 +305,51 @@ public final class RowDot {
                 s2 = s2.add(x2);
                 s3 = s3.add(x3);
             }
-            acc = acc.add(a0.mul(d0)).add(a1.mul(d1)).add(a2.mul(d2)).add(a3.mul(d3))
-                    .sub(s0.mul(m0)).sub(s1.mul(m1)).sub(s2.mul(m2)).sub(s3.mul(m3));
+            // a tree, not a chain: eight dependent adds per half would dominate the block's latency
+            FloatVector t = a1.fma(FloatVector.broadcast(F, d1), a0.mul(d0))
+                    .add(a3.fma(FloatVector.broadcast(F, d3), a2.mul(d2)));
+            FloatVector u = s1.fma(FloatVector.broadcast(F, m1), s0.mul(m0))
+                    .add(s3.fma(FloatVector.broadcast(F, m3), s2.mul(m2)));
+            acc = acc.add(t.sub(u));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
     static float q6_K(MemorySegment w, long off, float[] x, int xo, int n) {
         float s = 0;
-        for (int b = 0; b < n / 256; b++) {
-            long p = off + 210L * b;
-            float d = f16(w, p + 208);
-            for (int k = 0; k < 32; k += 16) {
-                s += q6_KQuarter(w, p + k, p + 128 + k, p + 192 + k / 16, d, x, xo + 256 * b + k);
-                s += q6_KQuarter(w, p + 64 + k, p + 160 + k, p + 200 + k / 16, d, x, xo + 256 * b + 128 + k);
-            }
-        }
+        for (int b = 0; b < n / 256; b++) s += q6_KBlock(w, off + 210L * b, x, xo + 256 * b);
         return s;
     }
 
     /**
-     * 64 elements of a Q6_K block: for l in [0, 16) the elements l, l + 32, l + 64, l + 96 (relative to
-     * {@code xh}) from ql bytes l and l + 32, qh byte l, and the four scales at sc, sc + 2, sc + 4, sc + 6.
+     * One Q6_K block: per half h (128 elements: ql 64 bytes, qh 32 bytes, 8 scales) and l in [0, 32), the
+     * elements l, l + 32, l + 64, l + 96 from ql bytes l and l + 32 and qh byte l, each group of 16 with its scale.
      */
-    private static float q6_KQuarter(MemorySegment w, long ql, long qh, long sc, float d, float[] x, int xh) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        for (int k = 0; k < 16; k += L) {
-            int is = 0;
-            IntVector a = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0));
-            IntVector c = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0));
-            IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0)).lanewise(VectorOperators.LSHL, 4);
-            IntVector q1 = a.and(0x0F).or(h.and(0x30)).sub(32);
-            IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32);
-            IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 4).and(0x30)).sub(32);
-            IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 6).and(0x30)).sub(32);
-            acc0 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is))).fma(FloatVector.fromArray(F, x, xh + k), acc0);
-            acc1 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is + 2))).fma(FloatVector.fromArray(F, x, xh + 32 + k), acc1);
-            acc0 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is + 4))).fma(FloatVector.fromArray(F, x, xh + 64 + k), acc0);
-            acc1 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(FloatVector.broadcast(F, d * w.get(JAVA_BYTE, sc + is + 6))).fma(FloatVector.fromArray(F, x, xh + 96 + k), acc1);
+    private static float q6_KBlock(MemorySegment w, long p, float[] x, int xb) {
+        float d = f16(w, p + 208);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int h = 0; h < 2; h++) {
+            long ql = p + 64 * h, qh = p + 128 + 32 * h, sc = p + 192 + 8 * h;
+            int xh = xb + 128 * h;
+            for (int k = 0; k < 32; k += L) {
+                int is = k / 16;
+                IntVector a = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector c = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hb = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 4);
+                IntVector q1 = a.and(0x0F).or(hb.and(0x30)).sub(32);
+                IntVector q2 = c.and(0x0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32);
+                IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.lanewise(VectorOperators.LSHR, 4).and(0x30)).sub(32);
+                IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.lanewise(VectorOperators.LSHR, 6).and(0x30)).sub(32);
+                acc0 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(d * w.get(JAVA_BYTE, sc + is))
+                        .fma(FloatVector.fromArray(F, x, xh + k), acc0);
+                acc1 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(d * w.get(JAVA_BYTE, sc + is + 2))
+                        .fma(FloatVector.fromArray(F, x, xh + 32 + k), acc1);
+                acc0 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(d * w.get(JAVA_BYTE, sc + is + 4))
+                        .fma(FloatVector.fromArray(F, x, xh + 64 + k), acc0);
+                acc1 = ((FloatVector) q4.convert(VectorOperators.I2F, 0)).mul(d * w.get(JAVA_BYTE, sc + is + 6))
+                        .fma(FloatVector.fromArray(F, x, xh + 96 + k), acc1);
+            }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }

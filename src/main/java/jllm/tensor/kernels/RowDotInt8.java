@@ -17,15 +17,15 @@ import jdk.incubator.vector.VectorOperators;
 import jllm.tensor.GGMLType;
 
 /**
- * The int8 path: dot products of quantized weight rows with a {@link Q8Activation}, integer within each group
- * that shares a scale and scaled once per group, with the Vector API; {@link #dotScalar} is the scalar twin of
- * the same algorithm.
+ * The int8 path: dot products of quantized weight rows with a {@link Q8Activation} in ggml's activation format,
+ * as ggml's CPU backend computes them, with the Vector API; {@link #dotScalar} is the scalar twin.
  *
- * <p>Spec: ggml's {@code ggml_vec_dot_q8_0_q8_0}, {@code _q4_0_q8_0}, {@code _q4_1_q8_1}, {@code _q4_K_q8_K},
- * {@code _q5_K_q8_K}, {@code _q6_K_q8_K}: per group {@code d_w d_x sum(q_w q_x)}, and for types with a min
- * ({@code x = d q + m} or {@code d sc q - dmin m}) the min times {@code d_x sum(q_x)}. The activation uses blocks
- * of 32 (ggml uses 256 for the K-quants; each K-quant sub-block of 32 or 16 lies in one of ours). Integer sums
- * are exact, so the vector and scalar versions differ only in the float accumulation order.
+ * <p>Spec: ggml-cpu {@code ggml_vec_dot_q8_0_q8_0}, {@code _q4_0_q8_0}, {@code _q4_1_q8_1}: per block of 32
+ * {@code d_w d_x sum(q_w q_x)} (plus {@code m_w s_x} for Q4_1); {@code ggml_vec_dot_q4_K_q8_K}, {@code _q5_K_q8_K}:
+ * per super-block the exact integer {@code sum_j sc_j sum(q_w q_x)} times {@code d_w d_x}, minus
+ * {@code dmin_w d_x sum_j m_j bsum_j}; {@code ggml_vec_dot_q6_K_q8_K}: the integer {@code sum_g sc_g sum((q_w - 32) q_x)}
+ * over 16 groups of 16, times {@code d_w d_x}. The integers are exact, so the result equals llama.cpp's up to the
+ * order of the float additions.
  */
 public final class RowDotInt8 {
     private RowDotInt8() {}
@@ -38,17 +38,40 @@ public final class RowDotInt8 {
         return type.isQuantized();
     }
 
-    /** {@code sum_i w_i x_i} for a row of {@code a.length()} elements of {@code type} at byte {@code off}. */
+    /**
+     * {@code sum_i w_i x_i} for a row of {@code a.length()} elements of {@code type} at byte {@code off}; the
+     * activation must be in {@link Q8Activation#formatFor}{@code (type)}.
+     */
     public static float dot(GGMLType type, MemorySegment w, long off, Q8Activation a) {
-        return switch (type) {
-            case Q8_0 -> q8_0(w, off, a.q, a.d, a.n);
-            case Q4_0 -> q4_0(w, off, a.q, a.d, a.n);
-            case Q4_1 -> q4_1(w, off, a.q, a.d, a.ds, a.n);
-            case Q4_K -> q4_K(w, off, a.q, a.d, a.ds, a.n);
-            case Q5_K -> q5_K(w, off, a.q, a.d, a.ds, a.n);
-            case Q6_K -> q6_K(w, off, a.q, a.d, a.n);
-            default -> throw new IllegalArgumentException("the int8 path has no kernel for " + type);
-        };
+        Kernel k = kernel(type);
+        if (k == null) throw new IllegalArgumentException("the int8 path has no kernel for " + type);
+        if (a.format != Q8Activation.formatFor(type)) {
+            throw new IllegalArgumentException(type + " weights need a " + Q8Activation.formatFor(type) + " activation, not " + a.format);
+        }
+        return k.dot(w, off, a);
+    }
+
+    /** The int8 row dot of one type. */
+    @FunctionalInterface
+    public interface Kernel {
+        float dot(MemorySegment w, long off, Q8Activation a);
+    }
+
+    // Interface dispatch, not a switch, for the reason given in RowDot.
+    private static final Kernel[] KERNELS = new Kernel[GGMLType.values().length];
+
+    static {
+        KERNELS[GGMLType.Q8_0.ordinal()] = (w, off, a) -> q8_0(w, off, a.q, a.d, a.n);
+        KERNELS[GGMLType.Q4_0.ordinal()] = (w, off, a) -> q4_0(w, off, a.q, a.d, a.n);
+        KERNELS[GGMLType.Q4_1.ordinal()] = (w, off, a) -> q4_1(w, off, a.q, a.d, a.s, a.n);
+        KERNELS[GGMLType.Q4_K.ordinal()] = (w, off, a) -> q45_K(w, off, 144, false, a.q, a.d, a.bsums, a.n);
+        KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.q, a.d, a.bsums, a.n);
+        KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
+    }
+
+    /** The int8 kernel for {@code type}, or null for the float types. */
+    public static Kernel kernel(GGMLType type) {
+        return KERNELS[type.ordinal()];
     }
 
     static float q8_0(MemorySegment w, long off, byte[] qx, float[] dx, int n) {
@@ -82,7 +105,7 @@ public final class RowDotInt8 {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static float q4_1(MemorySegment w, long off, byte[] qx, float[] dx, float[] ds, int n) {
+    static float q4_1(MemorySegment w, long off, byte[] qx, float[] dx, float[] sx, int n) {
         FloatVector acc = FloatVector.zero(F);
         float mins = 0;
         for (int b = 0; b < n / 32; b++) {
@@ -95,81 +118,78 @@ public final class RowDotInt8 {
                 s = s.add(wq.and(0x0F).mul(x0)).add(wq.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul(x1));
             }
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
-            mins += f16(w, p + 2) * ds[b];
+            mins += f16(w, p + 2) * sx[b];
         }
         return acc.reduceLanes(VectorOperators.ADD) + mins;
     }
 
-    static float q4_K(MemorySegment w, long off, byte[] qx, float[] dx, float[] ds, int n) {
+    /** Q4_K ({@code q5 = false}, 144-byte blocks) or Q5_K (176-byte blocks) against a Q8_K activation. */
+    static float q45_K(MemorySegment w, long off, int blockBytes, boolean q5, byte[] qx, float[] dx, int[] bsums, int n) {
         float s = 0;
         for (int b = 0; b < n / 256; b++) {
-            long p = off + 144L * b;
-            float d = f16(w, p), dmin = f16(w, p + 2);
+            long p = off + (long) blockBytes * b;
             long lo = w.get(I64, p + 4);
             int hi = w.get(I32, p + 12);
-            int xb = 8 * b;   // activation block index of sub-block 0
-            s += kHalf(w, p + 16, 0, 0, qx, dx, xb,
-                    d * RowDot.sc03(lo, 0), d * RowDot.sc03(lo, 1), d * RowDot.sc03(lo, 2), d * RowDot.sc03(lo, 3));
-            s += kHalf(w, p + 80, 0, 0, qx, dx, xb + 4,
-                    d * RowDot.sc47(lo, hi, 0), d * RowDot.sc47(lo, hi, 1), d * RowDot.sc47(lo, hi, 2), d * RowDot.sc47(lo, hi, 3));
-            s -= dmin * (RowDot.m03(lo, 0) * ds[xb] + RowDot.m03(lo, 1) * ds[xb + 1] + RowDot.m03(lo, 2) * ds[xb + 2]
-                    + RowDot.m03(lo, 3) * ds[xb + 3] + RowDot.m47(lo, hi, 0) * ds[xb + 4] + RowDot.m47(lo, hi, 1) * ds[xb + 5]
-                    + RowDot.m47(lo, hi, 2) * ds[xb + 6] + RowDot.m47(lo, hi, 3) * ds[xb + 7]);
-        }
-        return s;
-    }
-
-    static float q5_K(MemorySegment w, long off, byte[] qx, float[] dx, float[] ds, int n) {
-        float s = 0;
-        for (int b = 0; b < n / 256; b++) {
-            long p = off + 176L * b;
-            float d = f16(w, p), dmin = f16(w, p + 2);
-            long lo = w.get(I64, p + 4);
-            int hi = w.get(I32, p + 12);
-            int xb = 8 * b;
-            s += kHalf(w, p + 48, p + 16, 0, qx, dx, xb,
-                    d * RowDot.sc03(lo, 0), d * RowDot.sc03(lo, 1), d * RowDot.sc03(lo, 2), d * RowDot.sc03(lo, 3));
-            s += kHalf(w, p + 112, p + 16, 4, qx, dx, xb + 4,
-                    d * RowDot.sc47(lo, hi, 0), d * RowDot.sc47(lo, hi, 1), d * RowDot.sc47(lo, hi, 2), d * RowDot.sc47(lo, hi, 3));
-            s -= dmin * (RowDot.m03(lo, 0) * ds[xb] + RowDot.m03(lo, 1) * ds[xb + 1] + RowDot.m03(lo, 2) * ds[xb + 2]
-                    + RowDot.m03(lo, 3) * ds[xb + 3] + RowDot.m47(lo, hi, 0) * ds[xb + 4] + RowDot.m47(lo, hi, 1) * ds[xb + 5]
-                    + RowDot.m47(lo, hi, 2) * ds[xb + 6] + RowDot.m47(lo, hi, 3) * ds[xb + 7]);
-        }
-        return s;
-    }
-
-    /**
-     * Half a Q4_K / Q5_K block against activation blocks {@code xb .. xb + 3}: 64 nibble bytes at {@code ql}
-     * (sub-blocks 0-3: low, high nibbles of bytes 0-31, then of bytes 32-63) and, for Q5_K ({@code qh != 0}),
-     * the fifth bits in bits {@code shift .. shift + 3} of the 32 bytes at {@code qh}; {@code d0..d3} are the
-     * sub-block scales times d. Returns {@code sum_j d_j dx_j sum(q_w q_x)}.
-     */
-    private static float kHalf(MemorySegment w, long ql, long qh, int shift, byte[] qx, float[] dx, int xb,
-                               float d0, float d1, float d2, float d3) {
-        IntVector s0 = IntVector.zero(I), s1 = s0, s2 = s0, s3 = s0;
-        int xo = 32 * xb;
-        for (int k = 0; k < 32; k += L) {
-            IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
-            IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
-            IntVector w0 = qa.and(0x0F), w1 = qa.lanewise(VectorOperators.LSHR, 4).and(0x0F);
-            IntVector w2 = qb.and(0x0F), w3 = qb.lanewise(VectorOperators.LSHR, 4).and(0x0F);
-            if (qh != 0) {
-                IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + k, LE).convertShape(VectorOperators.B2I, I, 0))
-                        .lanewise(VectorOperators.LSHR, shift);
-                w0 = w0.or(h.and(1).lanewise(VectorOperators.LSHL, 4));
-                w1 = w1.or(h.and(2).lanewise(VectorOperators.LSHL, 3));
-                w2 = w2.or(h.and(4).lanewise(VectorOperators.LSHL, 2));
-                w3 = w3.or(h.and(8).lanewise(VectorOperators.LSHL, 1));
+            int sumi = q5 ? q5_KInts(w, p, lo, hi, qx, 256 * b) : q4_KInts(w, p, lo, hi, qx, 256 * b);
+            int summ = 0;
+            for (int j = 0; j < 4; j++) {
+                summ += RowDot.m03(lo, j) * (bsums[16 * b + 2 * j] + bsums[16 * b + 2 * j + 1]);
+                summ += RowDot.m47(lo, hi, j) * (bsums[16 * b + 8 + 2 * j] + bsums[16 * b + 8 + 2 * j + 1]);
             }
-            s0 = s0.add(w0.mul((IntVector) ByteVector.fromArray(B, qx, xo + k).convertShape(VectorOperators.B2I, I, 0)));
-            s1 = s1.add(w1.mul((IntVector) ByteVector.fromArray(B, qx, xo + 32 + k).convertShape(VectorOperators.B2I, I, 0)));
-            s2 = s2.add(w2.mul((IntVector) ByteVector.fromArray(B, qx, xo + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
-            s3 = s3.add(w3.mul((IntVector) ByteVector.fromArray(B, qx, xo + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
+            s += dx[b] * f16(w, p) * sumi - dx[b] * f16(w, p + 2) * summ;
         }
-        FloatVector acc = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).mul(d0 * dx[xb])
-                .add(((FloatVector) s1.convert(VectorOperators.I2F, 0)).mul(d1 * dx[xb + 1]))
-                .add(((FloatVector) s2.convert(VectorOperators.I2F, 0)).mul(d2 * dx[xb + 2]))
-                .add(((FloatVector) s3.convert(VectorOperators.I2F, 0)).mul(d3 * dx[xb + 3]));
+        return s;
+    }
+
+    /** {@code sum_j sc_j sum(q_w q_x)} over one Q4_K block at p, against activation quants from {@code xe}. */
+    private static int q4_KInts(MemorySegment w, long p, long lo, int hi, byte[] qx, int xe) {
+        IntVector acc = IntVector.zero(I);
+        for (int h = 0; h < 2; h++) {
+            long q = p + 16 + 64 * h;
+            int xh = xe + 128 * h;
+            IntVector s0 = IntVector.zero(I), s1 = s0, s2 = s0, s3 = s0;
+            for (int k = 0; k < 32; k += L) {
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                s0 = s0.add(qa.and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + k).convertShape(VectorOperators.B2I, I, 0)));
+                s1 = s1.add(qa.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + 32 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s2 = s2.add(qb.and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s3 = s3.add(qb.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
+            }
+            acc = acc.add(s0.mul(h == 0 ? RowDot.sc03(lo, 0) : RowDot.sc47(lo, hi, 0)))
+                    .add(s1.mul(h == 0 ? RowDot.sc03(lo, 1) : RowDot.sc47(lo, hi, 1)))
+                    .add(s2.mul(h == 0 ? RowDot.sc03(lo, 2) : RowDot.sc47(lo, hi, 2)))
+                    .add(s3.mul(h == 0 ? RowDot.sc03(lo, 3) : RowDot.sc47(lo, hi, 3)));
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** As {@link #q4_KInts} for a Q5_K block (the fifth bits in bits 4h .. 4h + 3 of the 32 qh bytes). */
+    private static int q5_KInts(MemorySegment w, long p, long lo, int hi, byte[] qx, int xe) {
+        IntVector acc = IntVector.zero(I);
+        for (int h = 0; h < 2; h++) {
+            long q = p + 48 + 64 * h;
+            int xh = xe + 128 * h;
+            IntVector s0 = IntVector.zero(I), s1 = s0, s2 = s0, s3 = s0;
+            for (int k = 0; k < 32; k += L) {
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hb = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 16 + k, LE).convertShape(VectorOperators.B2I, I, 0))
+                        .lanewise(VectorOperators.LSHR, 4 * h);
+                IntVector w0 = qa.and(0x0F).or(hb.and(1).lanewise(VectorOperators.LSHL, 4));
+                IntVector w1 = qa.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.and(2).lanewise(VectorOperators.LSHL, 3));
+                IntVector w2 = qb.and(0x0F).or(hb.and(4).lanewise(VectorOperators.LSHL, 2));
+                IntVector w3 = qb.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.and(8).lanewise(VectorOperators.LSHL, 1));
+                s0 = s0.add(w0.mul((IntVector) ByteVector.fromArray(B, qx, xh + k).convertShape(VectorOperators.B2I, I, 0)));
+                s1 = s1.add(w1.mul((IntVector) ByteVector.fromArray(B, qx, xh + 32 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s2 = s2.add(w2.mul((IntVector) ByteVector.fromArray(B, qx, xh + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s3 = s3.add(w3.mul((IntVector) ByteVector.fromArray(B, qx, xh + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
+            }
+            acc = acc.add(s0.mul(h == 0 ? RowDot.sc03(lo, 0) : RowDot.sc47(lo, hi, 0)))
+                    .add(s1.mul(h == 0 ? RowDot.sc03(lo, 1) : RowDot.sc47(lo, hi, 1)))
+                    .add(s2.mul(h == 0 ? RowDot.sc03(lo, 2) : RowDot.sc47(lo, hi, 2)))
+                    .add(s3.mul(h == 0 ? RowDot.sc03(lo, 3) : RowDot.sc47(lo, hi, 3)));
+        }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
@@ -177,22 +197,23 @@ public final class RowDotInt8 {
         float s = 0;
         for (int b = 0; b < n / 256; b++) {
             long p = off + 210L * b;
-            float d = f16(w, p + 208);
+            int sumi = 0;
             for (int half = 0; half < 2; half++) {
                 for (int k = 0; k < 32; k += 16) {
-                    s += q6_KQuarter(w, p + 64 * half + k, p + 128 + 32 * half + k, p + 192 + 8 * half + k / 16, d,
-                            qx, dx, 256 * b + 128 * half + k);
+                    sumi += q6_KQuarter(w, p + 64 * half + k, p + 128 + 32 * half + k, p + 192 + 8 * half + k / 16,
+                            qx, 256 * b + 128 * half + k);
                 }
             }
+            s += dx[b] * f16(w, p + 208) * sumi;
         }
         return s;
     }
 
     /**
-     * 64 elements of a Q6_K block (see {@link RowDot}): for l in [0, 16) the elements l, l + 32, l + 64, l + 96
-     * after activation element {@code xe}, each group of 16 with its own scale.
+     * {@code sum_g sc_g sum((q_w - 32) q_x)} over 64 elements of a Q6_K block: for l in [0, 16) the elements l,
+     * l + 32, l + 64, l + 96 after activation element {@code xe}, each group of 16 with its own scale.
      */
-    private static float q6_KQuarter(MemorySegment w, long ql, long qh, long sc, float d, byte[] qx, float[] dx, int xe) {
+    private static int q6_KQuarter(MemorySegment w, long ql, long qh, long sc, byte[] qx, int xe) {
         IntVector s1 = IntVector.zero(I), s2 = s1, s3 = s1, s4 = s1;
         for (int k = 0; k < 16; k += L) {
             IntVector a = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
@@ -208,19 +229,18 @@ public final class RowDotInt8 {
             s3 = s3.add(q3.mul((IntVector) ByteVector.fromArray(B, qx, xe + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
             s4 = s4.add(q4.mul((IntVector) ByteVector.fromArray(B, qx, xe + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
         }
-        FloatVector acc = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc) * dx[xe / 32])
-                .add(((FloatVector) s2.convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + 2) * dx[xe / 32 + 1]))
-                .add(((FloatVector) s3.convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + 4) * dx[xe / 32 + 2]))
-                .add(((FloatVector) s4.convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + 6) * dx[xe / 32 + 3]));
-        return acc.reduceLanes(VectorOperators.ADD);
+        IntVector t = s1.mul(w.get(ValueLayout.JAVA_BYTE, sc)).add(s2.mul(w.get(ValueLayout.JAVA_BYTE, sc + 2)))
+                .add(s3.mul(w.get(ValueLayout.JAVA_BYTE, sc + 4))).add(s4.mul(w.get(ValueLayout.JAVA_BYTE, sc + 6)));
+        return t.reduceLanes(VectorOperators.ADD);
     }
 
     /**
-     * Scalar twin, from the definitions: each weight group's integer quants ({@link jllm.tensor.DequantizeScalar}
-     * layout) times the activation's, summed exactly in int, scaled by the group's float scale times the
-     * activation block's d, accumulated in double; the min terms likewise.
+     * Scalar twin, from the definitions: each weight group's integer quants times the activation's, summed exactly
+     * in int (over a block of 32, or with the sub-block scales over a super-block of 256), then scaled by
+     * {@code d_w d_x}; the min terms likewise; blocks accumulated in double.
      */
     public static float dotScalar(GGMLType type, MemorySegment w, long off, Q8Activation a) {
+        if (a.format != Q8Activation.formatFor(type)) throw new IllegalArgumentException("activation format " + a.format + " for " + type);
         double acc = 0;
         int n = a.n;
         switch (type) {
@@ -230,31 +250,32 @@ public final class RowDotInt8 {
                     int s = 0;
                     for (int j = 0; j < 32; j++) s += smallQuant(type, w, p, j) * a.q[32 * b + j];
                     acc += (double) (f16(w, p) * a.d[b]) * s;
-                    if (type == GGMLType.Q4_1) acc += f16(w, p + 2) * a.ds[b];
+                    if (type == GGMLType.Q4_1) acc += f16(w, p + 2) * a.s[b];
                 }
             }
             case Q4_K, Q5_K -> {
                 for (int b = 0; b < n / 256; b++) {
                     long p = off + (long) type.typeSize * b;
-                    float d = f16(w, p), dmin = f16(w, p + 2);
+                    int sumi = 0, summ = 0;
                     for (int j = 0; j < 8; j++) {
                         int s = 0;
                         for (int l = 0; l < 32; l++) s += kQuant(type, w, p, 32 * j + l) * a.q[256 * b + 32 * j + l];
-                        int sc = RowDot.scaleMin(w, p + 4, j, 0), m = RowDot.scaleMin(w, p + 4, j, 1);
-                        acc += (double) (d * sc * a.d[8 * b + j]) * s;
-                        acc -= (double) dmin * m * a.ds[8 * b + j];
+                        sumi += RowDot.scaleMin(w, p + 4, j, 0) * s;
+                        summ += RowDot.scaleMin(w, p + 4, j, 1) * (a.bsums[16 * b + 2 * j] + a.bsums[16 * b + 2 * j + 1]);
                     }
+                    acc += (double) (a.d[b] * f16(w, p)) * sumi - (double) (a.d[b] * f16(w, p + 2)) * summ;
                 }
             }
             case Q6_K -> {
                 for (int b = 0; b < n / 256; b++) {
                     long p = off + 210L * b;
-                    float d = f16(w, p + 208);
+                    int sumi = 0;
                     for (int g = 0; g < 16; g++) {   // 16 groups of 16 elements, element order of dequantize_row_q6_K
                         int s = 0;
                         for (int l = 0; l < 16; l++) s += q6Quant(w, p, 16 * g + l) * a.q[256 * b + 16 * g + l];
-                        acc += (double) (d * w.get(ValueLayout.JAVA_BYTE, p + 192 + g) * a.d[8 * b + g / 2]) * s;
+                        sumi += w.get(ValueLayout.JAVA_BYTE, p + 192 + g) * s;
                     }
+                    acc += (double) (a.d[b] * f16(w, p + 208)) * sumi;
                 }
             }
             default -> throw new IllegalArgumentException("the int8 path has no kernel for " + type);

@@ -35,7 +35,19 @@ final class Simd {
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
+    /**
+     * The preferred float species, clamped to 8..16 lanes; the system property {@code jllm.simd.bits} (256 or
+     * 512) overrides it, e.g. to test the AVX2 shape on an AVX-512 machine.
+     */
     private static VectorSpecies<Float> pickFloatSpecies() {
+        String forced = System.getProperty("jllm.simd.bits");
+        if (forced != null) {
+            return switch (forced.trim()) {
+                case "256" -> FloatVector.SPECIES_256;
+                case "512" -> FloatVector.SPECIES_512;
+                default -> throw new IllegalArgumentException("jllm.simd.bits = " + forced + " (use 256 or 512)");
+            };
+        }
         VectorSpecies<Float> p = FloatVector.SPECIES_PREFERRED;
         if (p.length() >= 16) return FloatVector.SPECIES_512;
         if (p.length() >= 8) return p;

@@ -55,6 +55,18 @@ public final class MatVecBench {
                         type, bytes / 1e6, best, bytes / best / 1e6,
                         best8 > 0 ? String.format("%6.2f GB/s", best8) : "   -      ", bestMm);
             }
+            // per-call cost on a small matrix (a KV projection of a 1B model: 256 x 2048 Q8_0)
+            Tensor small = Tensor.quantize("k", GGMLType.Q8_0, java.util.Arrays.copyOf(wf, 256 * 2048), 2048, 256);
+            MatMul mm = new MatMul(pool);
+            float[] out = new float[256];
+            double bestUs = Double.MAX_VALUE;
+            for (int rep = 0; rep < 10; rep++) {
+                int iters = 2000;
+                long t0 = System.nanoTime();
+                for (int i = 0; i < iters; i++) mm.matVec(out, small, x);
+                bestUs = Math.min(bestUs, (System.nanoTime() - t0) / 1e3 / iters);
+            }
+            System.out.printf("small Q8_0 256 x 2048 matVec: %.1f us per call%n", bestUs);
         }
     }
 }

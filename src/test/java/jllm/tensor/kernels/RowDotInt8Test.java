@@ -8,10 +8,10 @@ import jllm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * The int8 path for every quantized type: the vector kernels against their scalar twin of the same algorithm (exact integer block sums;
- * tolerance 1e-6 of {@code sum_b |d_w d_x s_b|} for the float accumulation order), the activation quantization
- * error bound, the difference from the float path (bounded by the activation's quantization error), and
- * MatMul's INT8 matVec.
+ * The int8 path for every quantized type: the vector kernels against their scalar twin of the same algorithm
+ * (exact integer sums; tolerance 1e-6 of {@code sum |w_i d q_i|} for the float accumulation order), the activation
+ * quantization error bound, the difference from the float path (bounded by the activation's quantization error),
+ * and MatMul's INT8 matVec.
  */
 class RowDotInt8Test {
 
@@ -24,10 +24,10 @@ class RowDotInt8Test {
             for (int cols : type.blockSize == 32 ? new int[] {32, 96, 2048} : new int[] {256, 768, 2048}) {
                 Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
-                a.quantize(x, 0, cols);
-                // activation quantization: |x - d q| <= d / 2 per element (d = block absmax / 127)
+                a.quantize(Q8Activation.formatFor(type), x, 0, cols);
+                // activation quantization: |x - d q| <= |d| / 2 per element, plus the f16 rounding of q8_0's d
                 for (int i = 0; i < cols; i++) {
-                    assertThat((double) Math.abs(x[i] - a.value(i))).isLessThanOrEqualTo(0.5001 * a.d[i / 32] + 1e-30);
+                    assertThat((double) Math.abs(x[i] - a.value(i))).isLessThanOrEqualTo(0.5001 * a.step(i) + 127 * a.step(i) / 2048);
                 }
                 float[] wf = w.toFloatArray();
                 for (int r = 0; r < 9; r++) {
@@ -36,7 +36,7 @@ class RowDotInt8Test {
                     double absTerms = 0, absW = 0, errBound = 0;
                     for (int i = 0; i < cols; i++) {
                         absTerms += Math.abs((double) wf[r * cols + i] * a.value(i));
-                        errBound += Math.abs((double) wf[r * cols + i]) * 0.5001 * a.d[i / 32];
+                        errBound += Math.abs((double) wf[r * cols + i]) * (0.5001 * a.step(i) + 127 * a.step(i) / 2048);
                     }
                     double twin = Math.abs(v - s) / Math.max(absTerms, 1e-30);
                     worstTwin = Math.max(worstTwin, twin);
@@ -66,7 +66,7 @@ class RowDotInt8Test {
                 float[] out = new float[rows];
                 mm.matVec(out, w, x);
                 Q8Activation a = new Q8Activation();
-                a.quantize(x, 0, cols);
+                if (RowDotInt8.supports(type)) a.quantize(Q8Activation.formatFor(type), x, 0, cols);
                 float[] wf = w.toFloatArray();
                 for (int r = 0; r < rows; r++) {
                     double absTerms = 0;
@@ -77,6 +77,29 @@ class RowDotInt8Test {
                             ? RowDotInt8.dotScalar(type, w.data(), w.rowOffset(r), a)
                             : RowDotScalar.dot(type, w.data(), w.rowOffset(r), x, 0, cols);
                     assertThat((double) Math.abs(out[r] - ref)).as("%s row %d", type, r).isLessThanOrEqualTo(1e-5 * absTerms);
+                }
+            }
+        }
+    }
+
+    /** The INT8 matMul equals T INT8 matVecs exactly (the same integer kernels on the same quantized tokens). */
+    @Test
+    void int8MatMulEqualsInt8MatVecs() {
+        Random rnd = new Random(17);
+        try (WorkerPool pool = new WorkerPool(3)) {
+            MatMul mm = new MatMul(pool, MatMul.Path.INT8);
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K}) {
+                int cols = 512, rows = 29, T = 5;
+                Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
+                float[] x = RandomTensors.gaussian(rnd, 3 + T * cols, 1.0);
+                float[] out = new float[T * rows + 2];
+                mm.matMul(out, 2, w, x, 3, T);
+                float[] one = new float[rows];
+                for (int t = 0; t < T; t++) {
+                    mm.matVec(one, 0, w, x, 3 + t * cols);
+                    for (int r = 0; r < rows; r++) {
+                        assertThat(out[2 + t * rows + r]).as("%s t %d r %d", type, t, r).isEqualTo(one[r]);
+                    }
                 }
             }
         }

@@ -20,13 +20,13 @@ What it records:
                              case), by unicode_harness.cpp when --unicode-harness is given.
 
 The split harness is built outside the repo against the same llama.cpp checkout and build:
-  g++ -std=c++17 -O1 -I$LLAMA/src -I$LLAMA/include -I$LLAMA/ggml/include scripts/tokenizer/split_harness.cpp \
+  g++ -std=c++17 -O1 -I$LLAMA/src -I$LLAMA/include -I$LLAMA/ggml/include reference/tokenizer/split_harness.cpp \
       $LLAMA/src/unicode.cpp $LLAMA/src/unicode-data.cpp -L$BIN -lllama -lggml -lggml-base -Wl,-rpath,$BIN \
       -o /tmp/split_harness
 
 Needs (nothing of it is committed): a llama.cpp checkout and build (llama-tokenize), its gguf-py package
 (+ numpy), and the shared test data. Usage:
-  python3 scripts/tokenizer/record_goldens.py --llama /work/llamacpp/src --bin /work/llamacpp/build/bin \
+  python3 reference/tokenizer/record_goldens.py --llama /work/llamacpp/src --bin /work/llamacpp/build/bin \
       --testdata ../shared/testdata
 Recorded with llama.cpp c392e5094deaf2d1a7c18683214f007fad3fe42b (b4747), the version that also reproduces
 all 46 cases of each shared .out file.

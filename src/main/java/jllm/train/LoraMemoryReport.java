@@ -1,0 +1,35 @@
+package jllm.train;
+
+import java.util.Locale;
+
+/**
+ * The bytes a LoRA training run holds, by category (Hu et al. 2021, Sec. 4.2: the frozen base has no gradients and
+ * no optimizer state), computed with {@link jllm.sizes.Sizes} (the functions the planner, {@code jllm estimate train
+ * --lora-rank}, uses) and checked against what the trainer actually allocated.
+ *
+ * @param trainableParams the adapter's scalars: r (in + out) per adapted layer
+ * @param baseWeights     the frozen base as the trainer holds it (stored types; quantized matrices dequantized for the
+ *                        backward)
+ * @param adapter         A and B, float32
+ * @param gradients       A's and B's gradients, float32
+ * @param optimizer       optimizer state for A and B (AdamW: two moments; SGD: one momentum buffer)
+ * @param activations     activations kept for the backward, the backward's buffers, the logits and the LoRA paths'
+ *                        buffers
+ */
+public record LoraMemoryReport(long trainableParams, long baseWeights, long adapter, long gradients, long optimizer, long activations) {
+    public long total() {
+        return baseWeights + adapter + gradients + optimizer + activations;
+    }
+
+    /** The same bytes in {@link MemoryReport}'s categories (weights = frozen base + adapter). */
+    public MemoryReport asMemoryReport() {
+        return new MemoryReport(baseWeights + adapter, gradients, optimizer, activations);
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "%,d trainable parameters; memory: frozen base %s, adapter %s, gradients %s, optimizer %s, "
+                        + "activations %s, total %s", trainableParams, MemoryReport.mib(baseWeights), MemoryReport.mib(adapter),
+                MemoryReport.mib(gradients), MemoryReport.mib(optimizer), MemoryReport.mib(activations), MemoryReport.mib(total()));
+    }
+}
