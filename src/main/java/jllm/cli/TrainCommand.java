@@ -1,6 +1,7 @@
 package jllm.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -10,6 +11,10 @@ import java.util.concurrent.Callable;
 import jllm.format.gguf.GGUFFile;
 import jllm.format.gguf.GGUFLlamaMapping;
 import jllm.format.gguf.GGUFValue;
+import jllm.format.hf.HfFolder;
+import jllm.format.hf.HfGpt2Mapping;
+import jllm.format.hf.HfLlamaMapping;
+import jllm.model.LlamaWeights;
 import jllm.model.ModelConfig;
 import jllm.tokenizer.Tokenizer;
 import jllm.tokenizer.Tokenizers;
@@ -36,7 +41,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Pretrain (--config PRESET) or fine-tune (-m MODEL) all weights; writes a model folder.")
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, description = "Model to fine-tune (GGUF file or model folder).")
+    @Option(names = {"-m", "--model"}, description = "Model to fine-tune (GGUF file, model folder, or Hugging Face llama/gpt2 folder).")
     Path model;
     @Option(names = "--config", paramLabel = "PRESET", description = "Pretrain a new model of this shape: llama-tiny, llama-3m, llama-15m, gpt2-tiny, gpt2-124m.")
     String preset;
@@ -48,6 +53,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output model folder.")
     Path out;
+    @Option(names = "--save-hf", description = "Also write the trained model as a Hugging Face folder (config.json, model.safetensors, tokenizer.json) in DIR/hf.")
+    boolean saveHf;
     @Mixin TrainingOptions training;
 
     @Spec CommandSpec spec;
@@ -70,6 +77,24 @@ public final class TrainCommand implements Callable<Integer> {
             try (GGUFFile f = GGUFFile.open(opts.checkpoint())) {
                 tokMeta = tokenizerMetadata(f.metadata());
                 name = f.getString("jllm.train.model_name", "jllm model");
+            }
+        } else if (model != null && Files.isDirectory(model) && !Files.exists(model.resolve(ModelPaths.FOLDER_MODEL))
+                && HfFolder.isHfFolder(model)) {
+            try (HfFolder hf = HfFolder.open(model)) {
+                ModelConfig c;
+                LlamaWeights w;
+                if (hf.modelType().equals("gpt2")) {
+                    HfGpt2Mapping.Loaded ld = hf.gpt2();
+                    c = ld.config();
+                    w = ld.weights();
+                } else {
+                    HfLlamaMapping.Loaded ld = hf.llama();
+                    c = ld.config().model();
+                    w = ld.weights();
+                }
+                params = Parameters.copyOf(c, w, training.mixedPrecision);
+                tokMeta = hf.tokenizerMetadata();
+                name = model.getFileName() + " (fine-tuned by jllm)";
             }
         } else if (model != null) {
             try (GGUFFile f = GGUFFile.open(ModelPaths.resolve(model))) {
@@ -111,6 +136,17 @@ public final class TrainCommand implements Callable<Integer> {
         TrainingRun.Summary s = TrainingRun.run(params, cfg, new DataLoader(ds, training.batch, training.seq, !training.noShuffle, training.seed),
                 new TrainingRun.Options(out, training.log, training.saveEvery, tokMeta, name), resumed, progress::onStep, m -> err.println("jllm: " + m));
         progress.finish();
+        if (saveHf) {
+            Path hfDir = out.resolve("hf");
+            HfFolder.TokenizerFiles tf = HfFolder.TokenizerFiles.fromGguf(tokMeta);
+            if (c.architecture().equals("gpt2")) {
+                HfFolder.saveGpt2(hfDir, c, params.masterCopy(), tf);
+            } else {
+                if (params.ropeFreqs() != null) throw new IllegalArgumentException("--save-hf: this model's rope frequency factors need llama3 rope_scaling parameters, which jllm train does not know; the GGUF model is saved");
+                HfFolder.saveLlama(hfDir, new HfLlamaMapping.Config(c, null, null), params.masterCopy(), tf);
+            }
+            err.println("jllm: Hugging Face folder " + hfDir);
+        }
         err.printf(Locale.ROOT, "jllm: %d steps, last loss %.4f, %.1f s; model folder %s (use -m %s)%n", s.steps(), s.lastLoss(),
                 s.nanos() / 1e9, out, out);
         return 0;

@@ -39,7 +39,7 @@ public final class Checkpoint {
     public static void save(Path file, Parameters params, Optimizer optimizer, String optimizerName, long dataPosition,
                             Map<String, GGUFValue> extraMetadata) throws IOException {
         removeStaleTemporaries(file);
-        GGUFWriter w = GGUFLlamaMapping.writer(params.config(), name -> params.entry(name).value(), "jllm checkpoint");
+        GGUFWriter w = GGUFLlamaMapping.writer(params.config(), name -> params.entry(name).value(), params.ropeFreqs(), "jllm checkpoint");
         if (extraMetadata != null) extraMetadata.forEach(w::put);
         w.put("jllm.train.step", GGUFValue.ofUInt64(optimizer.steps()));
         w.put("jllm.train.data_position", GGUFValue.ofUInt64(dataPosition));

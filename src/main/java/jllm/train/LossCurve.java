@@ -16,8 +16,8 @@ import javax.imageio.ImageIO;
 
 /**
  * A PNG plot of loss against step (java.awt in headless mode; no display needed): the raw losses in light blue, an
- * exponential moving average (weight 0.9, bias-corrected as Adam's moments are) in dark blue, labelled axes. Written to a temporary file and moved into
- * place.
+ * exponential moving average (weight 0.9, bias-corrected as Adam's moments are) in dark blue, labelled axes.
+ * Written to a temporary file and moved into place.
  */
 public final class LossCurve {
     private LossCurve() {}

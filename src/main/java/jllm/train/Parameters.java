@@ -34,10 +34,12 @@ public final class Parameters {
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Map<String, MemorySegment> bf16 = new LinkedHashMap<>(); // mixed precision working copies
     private final boolean mixed;
+    private final float[] ropeFreqs; // (ropeDim/2) fixed Llama 3.1 frequency factors, or null; not trained
 
-    private Parameters(ModelConfig config, Map<String, float[]> values, boolean mixed) {
+    private Parameters(ModelConfig config, Map<String, float[]> values, float[] ropeFreqs, boolean mixed) {
         this.config = config;
         this.mixed = mixed;
+        this.ropeFreqs = ropeFreqs;
         for (LlamaWeights.Param p : LlamaWeights.parameters(config)) {
             float[] v = values.get(p.name());
             if (v == null || v.length != p.size()) {
@@ -52,7 +54,7 @@ public final class Parameters {
 
     /** Parameters holding the given arrays (used as the master copy, not copied). */
     public static Parameters of(ModelConfig config, Map<String, float[]> values, boolean mixedPrecision) {
-        return new Parameters(config, values, mixedPrecision);
+        return new Parameters(config, values, null, mixedPrecision);
     }
 
     /** Float32 copies of a loaded model's weights (dequantized), for fine-tuning. */
@@ -84,7 +86,7 @@ public final class Parameters {
         v.put("output_norm.weight", w.outputNorm().clone());
         if (w.outputNormBias() != null) v.put("output_norm.bias", w.outputNormBias().clone());
         if (!config.tiedOutput()) v.put("output.weight", w.output().toFloatArray());
-        return new Parameters(config, v, mixedPrecision);
+        return new Parameters(config, v, w.ropeFreqs() == null ? null : w.ropeFreqs().clone(), mixedPrecision);
     }
 
     private static void putClone(Map<String, float[]> v, String name, float[][] a, int l) {
@@ -109,7 +111,7 @@ public final class Parameters {
             }
             v.put(p.name(), a);
         }
-        return new Parameters(config, v, mixedPrecision);
+        return new Parameters(config, v, null, mixedPrecision);
     }
 
     public ModelConfig config() { return config; }
@@ -139,8 +141,20 @@ public final class Parameters {
             Entry e = entry(name);
             MemorySegment h = bf16.get(name);
             return h != null ? Tensor.of(name, GGMLType.BF16, h, e.ne()) : Tensor.of(name, GGMLType.F32, MemorySegment.ofArray(e.value()), e.ne());
-        }, name -> entry(name).value(), null);
+        }, name -> entry(name).value(), ropeFreqs);
     }
+
+    /**
+     * A float32 copy of the master weights in native memory (what is saved, whatever the precision of the working
+     * copy; writers that map segments onto byte buffers cannot take the heap arrays' views).
+     */
+    public LlamaWeights masterCopy() {
+        return LlamaWeights.assemble(config, name -> Tensor.ofFloats(name, entry(name).value(), entry(name).ne()),
+                name -> entry(name).value().clone(), ropeFreqs);
+    }
+
+    /** Llama 3.1's fixed rope frequency factors of the model, or null. */
+    public float[] ropeFreqs() { return ropeFreqs; }
 
     /** Gradients over the gradient arrays. */
     public Gradients gradients() {

@@ -20,13 +20,25 @@ import jllm.model.ModelConfig;
 public final class TrainBenchmark {
     private TrainBenchmark() {}
 
+    /**
+     * @param cpuSecondsPerStep process CPU time per step (all threads; idle workers spin briefly before parking, which
+     *                          counts): on a machine shared with other work, cpuSecondsPerStep / threads estimates the
+     *                          wall time per step the same run would take with the cores to itself
+     */
     public record Result(String shape, int B, int T, int threads, int steps, double secondsPerStep, double tokensPerSecond,
-                         double gflopPerStep, double gflops, MemoryReport memory) {
+                         double gflopPerStep, double gflops, double cpuSecondsPerStep, MemoryReport memory) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%s, batch %d x %d, %d threads, fp32: %.3f s/step, %.1f tokens/s, %.1f GFLOP/step, %.1f GFLOP/s (%d steps after 1 warm-up); %s",
-                    shape, B, T, threads, secondsPerStep, tokensPerSecond, gflopPerStep, gflops, steps, memory);
+            return String.format(Locale.ROOT, "%s, batch %d x %d, %d threads, fp32: %.3f s/step, %.1f tokens/s, %.1f GFLOP/step, "
+                    + "%.1f GFLOP/s (%d steps after 1 warm-up); CPU %.3f s/step (%.3f s/step per thread, %.1f GFLOP/s per %d busy threads); %s",
+                    shape, B, T, threads, secondsPerStep, tokensPerSecond, gflopPerStep, gflops, steps, cpuSecondsPerStep,
+                    cpuSecondsPerStep / threads, gflopPerStep / (cpuSecondsPerStep / threads), threads, memory);
         }
+    }
+
+    private static double cpuSeconds() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean o ? o.getProcessCpuTime() / 1e9 : Double.NaN;
     }
 
     /** Model FLOPs of one training step (forward + backward) of B x T tokens. */
@@ -59,10 +71,11 @@ public final class TrainBenchmark {
         try (Trainer t = new Trainer(p, cfg)) {
             t.step(random); // warm-up: JIT compilation, first touch of the buffers
             long t0 = System.nanoTime();
+            double c0 = cpuSeconds();
             for (int i = 0; i < steps; i++) t.step(random);
-            double s = (System.nanoTime() - t0) / 1e9 / steps;
+            double s = (System.nanoTime() - t0) / 1e9 / steps, cpu = (cpuSeconds() - c0) / steps;
             double flops = flopsPerStep(c, B, T);
-            return new Result(shape, B, T, threads, steps, s, B * T / s, flops / 1e9, flops / 1e9 / s, t.memory());
+            return new Result(shape, B, T, threads, steps, s, B * T / s, flops / 1e9, flops / 1e9 / s, cpu, t.memory());
         }
     }
 

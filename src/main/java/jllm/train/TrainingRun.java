@@ -100,7 +100,7 @@ public final class TrainingRun {
 
     /** Writes the master weights as a float32 GGUF model (atomically). */
     public static void saveModel(Path file, Parameters params, Map<String, GGUFValue> metadata, String name) throws IOException {
-        GGUFWriter w = GGUFLlamaMapping.writer(params.config(), n -> params.entry(n).value(), name);
+        GGUFWriter w = GGUFLlamaMapping.writer(params.config(), n -> params.entry(n).value(), params.ropeFreqs(), name);
         if (metadata != null) metadata.forEach(w::put);
         w.write(file);
     }

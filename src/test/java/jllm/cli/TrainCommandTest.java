@@ -10,19 +10,27 @@ import java.util.List;
 
 import jllm.format.gguf.GGUFFile;
 import jllm.format.gguf.GGUFLlamaMapping;
+import jllm.format.hf.HfFolder;
+import jllm.model.KvCache;
+import jllm.model.Linear;
+import jllm.model.LlamaModel;
+import jllm.model.LlamaWeights;
 import jllm.model.ModelConfig;
 import jllm.testing.TestData;
 import jllm.train.TrainLog;
 import jllm.train.TrainingRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /**
  * {@code jllm train} end to end: pretraining a preset with the byte vocabulary writes a folder that {@code generate}
  * accepts as {@code -m}; {@code --resume} continues it to more steps; {@code -m} fine-tunes a real GGUF model
- * (testdata's tiny random Llama with its SentencePiece vocabulary) on prompt/completion JSONL; bad flags give one
- * line and exit code 1.
+ * (testdata's tiny random Llama with its SentencePiece vocabulary) on prompt/completion JSONL; {@code --save-hf} writes a
+ * Hugging Face folder whose model gives the GGUF model's logits (1e-5) and which {@code -m} fine-tunes from; bad flags
+ * give one line and exit code 1.
  */
 class TrainCommandTest {
     @TempDir Path tmp;
@@ -82,6 +90,42 @@ class TrainCommandTest {
             assertThat(GGUFLlamaMapping.config(f)).isEqualTo(GGUFLlamaMapping.config(src));
             assertThat(f.getStringArray("tokenizer.ggml.tokens")).containsExactly(src.getStringArray("tokenizer.ggml.tokens"));
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-tiny", "gpt2-tiny"})
+    void savesAHuggingFaceFolderThatGivesTheSameLogitsAndFineTunesFromIt(String preset) throws Exception {
+        Path data = tmp.resolve("d.txt");
+        Files.writeString(data, "abcabcabd ".repeat(40));
+        Path out = tmp.resolve(preset);
+        Run r = run(new TrainCommand(), "--config", preset, "--data", data.toString(), "--out", out.toString(), "--steps", "2",
+                "--batch", "2", "--seq", "16", "-t", "2", "--save-hf");
+        assertThat(r.code()).as(r.err()).isZero();
+        int[] tokens = {72, 101, 108, 108, 111, 32, 120};
+        float[] fromGguf, fromHf;
+        try (GGUFFile f = GGUFFile.open(out.resolve("model.gguf")); Linear lin = new Linear(1)) {
+            GGUFLlamaMapping.Loaded ld = GGUFLlamaMapping.load(f);
+            fromGguf = new LlamaModel(ld.config(), ld.weights(), lin).forward(tokens, 0, tokens.length, 0, new KvCache(ld.config(), 8),
+                    new LlamaModel(ld.config(), ld.weights(), lin).newState(8), true);
+        }
+        try (HfFolder hf = HfFolder.open(out.resolve("hf")); Linear lin = new Linear(1)) {
+            ModelConfig c;
+            LlamaWeights w;
+            if (preset.startsWith("gpt2")) {
+                c = hf.gpt2().config();
+                w = hf.gpt2().weights();
+            } else {
+                c = hf.llama().config().model();
+                w = hf.llama().weights();
+            }
+            LlamaModel m = new LlamaModel(c, w, lin);
+            fromHf = m.forward(tokens, 0, tokens.length, 0, new KvCache(c, 8), m.newState(8), true);
+            assertThat(hf.tokenizer().encode("abc", false, false)).containsExactly(97, 98, 99);
+        }
+        for (int i = 0; i < fromGguf.length; i++) assertThat(fromHf[i]).as("logit %d", i).isCloseTo(fromGguf[i], org.assertj.core.data.Offset.offset(1e-5f));
+        Run ft = run(new TrainCommand(), "-m", out.resolve("hf").toString(), "--data", data.toString(), "--out", tmp.resolve(preset + "-ft").toString(),
+                "--steps", "1", "--batch", "2", "--seq", "16", "-t", "2");
+        assertThat(ft.code()).as(ft.err()).isZero();
     }
 
     @Test

@@ -171,6 +171,11 @@ public final class GGUFLlamaMapping {
      * Callers add tokenizer metadata and write it.
      */
     public static GGUFWriter writer(ModelConfig c, Function<String, float[]> arrays, String name) {
+        return writer(c, arrays, null, name);
+    }
+
+    /** As {@link #writer(ModelConfig, Function, String)}, with Llama 3.1's rope frequency factors (or null). */
+    public static GGUFWriter writer(ModelConfig c, Function<String, float[]> arrays, float[] ropeFreqs, String name) {
         String arch = c.architecture();
         if (!supports(arch)) throw new IllegalArgumentException("architecture '" + arch + "' cannot be written (llama, qwen2, gpt2)");
         boolean gpt2 = arch.equals("gpt2");
@@ -222,6 +227,10 @@ public final class GGUFLlamaMapping {
                 continue;
             }
             w.tensor(n, GGMLType.F32, e.getValue(), MemorySegment.ofArray(arrays.apply(n)));
+        }
+        if (ropeFreqs != null) {
+            if (ropeFreqs.length != c.ropeDim() / 2) throw new IllegalArgumentException("rope_freqs has " + ropeFreqs.length + " entries, expected " + c.ropeDim() / 2);
+            w.tensor("rope_freqs.weight", GGMLType.F32, new long[] {ropeFreqs.length}, MemorySegment.ofArray(ropeFreqs));
         }
         return w;
     }

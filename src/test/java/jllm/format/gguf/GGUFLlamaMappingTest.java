@@ -79,6 +79,19 @@ class GGUFLlamaMappingTest {
     }
 
     @Test
+    void ropeFrequencyFactorsTravel() throws Exception {
+        ModelConfig c = ModelConfig.llama(16, 1, 2, 2, 8, 5, 8);
+        Map<String, float[]> arrays = new LinkedHashMap<>();
+        for (LlamaWeights.Param p : LlamaWeights.parameters(c)) arrays.put(p.name(), new float[Math.toIntExact(p.size())]);
+        float[] freqs = {1f, 1.5f, 2f, 8f};
+        Path file = tmp.resolve("freqs.gguf");
+        GGUFLlamaMapping.writer(c, arrays::get, freqs, "freqs").write(file);
+        try (GGUFFile f = GGUFFile.open(file)) {
+            assertThat(GGUFLlamaMapping.load(f).weights().ropeFreqs()).containsExactly(freqs);
+        }
+    }
+
+    @Test
     void unknownChoiceIsNamed() throws Exception {
         ModelConfig c = ModelConfig.llama(8, 1, 2, 2, 8, 5, 8);
         Map<String, float[]> arrays = new LinkedHashMap<>();
