@@ -126,6 +126,8 @@ public final class BenchCommand implements Callable<Integer> {
                 o.put("gc_count", r.gcCount());
                 o.put("gc_ms", r.gcMillis());
                 o.put("alloc_bytes_per_token", r.allocatedBytesPerToken());
+                o.put("cpu_ns", r.cpuNanos());
+                o.put("cpu_utilization", r.cpuUtilization());
                 if (tg) {
                     o.put("weight_bytes_per_token", facts.bytesPerToken);
                     o.put("weight_gbs", facts.bytesPerToken * r.avgTs() / 1e9);
@@ -145,8 +147,8 @@ public final class BenchCommand implements Callable<Integer> {
                         peakRss / 1048576.0, facts.fileBytes / 1048576.0, (peakRss - facts.fileBytes) / 1048576.0,
                         kvBytes / 1048576.0, stateBytes / 1048576.0);
                 for (Benchmark.Result r : results) {
-                    out.printf("%s: %d GCs (%d ms), %.1f bytes allocated per token by the calling thread%n",
-                            r.test(), r.gcCount(), r.gcMillis(), r.allocatedBytesPerToken());
+                    out.printf("%s: %d GCs (%d ms), %.1f bytes allocated per token by the calling thread, %.2f cores busy%n",
+                            r.test(), r.gcCount(), r.gcMillis(), r.allocatedBytesPerToken(), r.cpuUtilization());
                 }
                 if (mem != null) printMemory(out, mem, facts.bytesPerToken, results);
             }

@@ -61,8 +61,10 @@ public final class Benchmark {
      * @param gcCount   garbage collections during the timed runs
      * @param gcMillis  their accumulated time as the collectors report it
      * @param allocatedBytes bytes the calling thread allocated during the timed runs
+     * @param cpuNanos  CPU time of the whole process during the timed runs (all threads; -1 if unknown)
      */
-    public record Result(String test, int tokens, long[] samplesNs, long gcCount, long gcMillis, long allocatedBytes) {
+    public record Result(String test, int tokens, long[] samplesNs, long gcCount, long gcMillis, long allocatedBytes,
+                         long cpuNanos) {
         /** Tokens per second of each run. */
         public double[] samplesTs() {
             double[] ts = new double[samplesNs.length];
@@ -83,6 +85,16 @@ public final class Benchmark {
             double[] ns = new double[samplesNs.length];
             for (int i = 0; i < ns.length; i++) ns[i] = samplesNs[i];
             return stddev(ns);
+        }
+
+        /**
+         * CPU time per wall-clock time of the timed runs, in cores: about the thread count when the process had the
+         * machine to itself, less when other processes took the cores (spinning workers count as busy).
+         */
+        public double cpuUtilization() {
+            long wall = 0;
+            for (long ns : samplesNs) wall += ns;
+            return cpuNanos < 0 ? -1 : (double) cpuNanos / wall;
         }
 
         /** Bytes allocated per token of the timed runs. */
@@ -120,13 +132,20 @@ public final class Benchmark {
         long gc0 = gcCount(), gcMs0 = gcMillis();
         threads.getThreadAllocatedBytes(self); // the counter's own first call may allocate
         long alloc0 = threads.getThreadAllocatedBytes(self);
+        long cpu0 = processCpuNanos();
         for (int i = 0; i < repeats; i++) {
             long t0 = System.nanoTime();
             run.run();
             ns[i] = System.nanoTime() - t0;
         }
+        long cpu1 = processCpuNanos();
         long alloc = threads.getThreadAllocatedBytes(self) - alloc0;
-        return new Result(test, n, ns, gcCount() - gc0, gcMillis() - gcMs0, alloc);
+        return new Result(test, n, ns, gcCount() - gc0, gcMillis() - gcMs0, alloc, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0);
+    }
+
+    private static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
     }
 
     private static long gcCount() {
