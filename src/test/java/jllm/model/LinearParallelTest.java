@@ -32,12 +32,21 @@ class LinearParallelTest {
             com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long id = Thread.currentThread().threadId();
             mx.getThreadAllocatedBytes(id); // the counter's own first call may allocate
-            long before = mx.getThreadAllocatedBytes(id);
-            for (int c = 0; c < calls; c++) {
-                linear.parallelFor(n, item);
-                linear.parallelRange(n, range);
+            // A per-call allocation would show in every round (at least 16 bytes per call); the JVM itself may
+            // allocate a few bytes now and then (a clean-clone run once saw 72 bytes in one round), so a round
+            // must stay under one byte per call and at least one round must allocate nothing.
+            long min = Long.MAX_VALUE;
+            for (int round = 0; round < 5; round++) {
+                long before = mx.getThreadAllocatedBytes(id);
+                for (int c = 0; c < calls; c++) {
+                    linear.parallelFor(n, item);
+                    linear.parallelRange(n, range);
+                }
+                long bytes = mx.getThreadAllocatedBytes(id) - before;
+                assertThat(bytes).as("bytes allocated by %d warm calls", 2 * calls).isLessThan(2L * calls);
+                min = Math.min(min, bytes);
             }
-            assertThat(mx.getThreadAllocatedBytes(id) - before).as("bytes allocated by %d warm calls", 2 * calls).isZero();
+            assertThat(min).as("bytes allocated by the quietest round of %d warm calls", 2 * calls).isZero();
         }
     }
 }
