@@ -6,7 +6,7 @@
 #   1. corpus:     Tang poems (pretraining) and Song poems (the adapter's style) from Debian's fortunes-zh
 #   2. tokenizer:  byte-level BPE, 3,000 tokens, trained on both
 #   3. pretrain:   llama-3m (dim 192, 6 layers, 6 heads / 2 KV heads, SwiGLU 512), 600 AdamW steps of 8 x 128 tokens
-#   4. adapter:    LoRA rank 8, alpha 16 on q_proj,k_proj,v_proj,o_proj, 150 steps on the Song poems
+#   4. adapter:    LoRA rank 8, alpha 16 on q_proj,k_proj,v_proj,o_proj, 60 steps on the Song poems
 #   5. held-out:   jllm eval on the held-out poems (every 10th), base and with the adapter
 #
 # usage: reference/default-model/retrain.sh [WORK_DIR]     (takes ~15-25 minutes on 2 cores)
@@ -29,7 +29,7 @@ rm -rf "$work/base"
 
 rm -rf "$work/adapter"
 "$jllm" lora train -m "$work/base" --data "$work/corpus/song-train.txt" --out "$work/adapter" \
-  --rank 8 --alpha 16 --targets q_proj,k_proj,v_proj,o_proj --steps 150 --batch 8 --seq 128 --lr 2e-3 --warmup 10 --seed 1 -t 2
+  --rank 8 --alpha 16 --targets q_proj,k_proj,v_proj,o_proj --steps 60 --batch 8 --seq 128 --lr 2e-3 --warmup 5 --seed 1 -t 2
 
 for d in tang song; do
   echo "held-out $d, base:         $("$jllm" eval -m "$work/base" --data "$work/corpus/$d-heldout.txt" --seq 128 --json)"

@@ -44,6 +44,9 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Tokens per window (default: the model's context length, at most 512).")
     int seq;
 
+    @Option(names = "--lora", paramLabel = "DIR", description = "Apply a LoRA adapter (a PEFT adapter folder) without merging it.")
+    Path lora;
+
     @Option(names = "--json", description = "Print {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.")
     boolean json;
 
@@ -62,7 +65,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (batch <= 0) throw new IllegalArgumentException("--batch must be positive, got " + batch);
         if (seq < 0) throw new IllegalArgumentException("--seq must be positive, got " + seq);
         long t0 = System.nanoTime();
-        try (Engine engine = Engine.open(path, threads)) {
+        try (Engine engine = Engine.open(path, threads, lora)) {
             int T = seq > 0 ? seq : Math.min(engine.model().config().contextLength(), 512);
             Tokenizer tok = engine.tokenizer();
             int vocab = engine.model().config().vocab();

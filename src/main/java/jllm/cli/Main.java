@@ -10,8 +10,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "jllm", mixinStandardHelpOptions = true, version = "jllm 0.1.0",
         description = "Pure-Java LLM inference, training and planning.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, TokenizeCommand.class, InspectCommand.class,
-                EstimateCommand.class, TrainCommand.class, EvalCommand.class, TokenizerCommand.class, MakeModelCommand.class,
+        subcommands = {GenerateCommand.class, ChatCommand.class, TokenizeCommand.class, InspectCommand.class, BenchCommand.class,
+                EstimateCommand.class, TrainCommand.class, EvalCommand.class, LoraCommand.class, TokenizerCommand.class,
+                MakeModelCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

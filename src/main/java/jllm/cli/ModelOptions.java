@@ -22,7 +22,7 @@ public final class ModelOptions {
     @Option(names = {"-b", "--batch"}, description = "Prompt tokens per forward batch (default: ${DEFAULT-VALUE}).", defaultValue = "64")
     int batch;
 
-    @Option(names = "--lora", paramLabel = "DIR", description = "Apply a LoRA adapter (a PEFT adapter folder, e.g. from jllm lora train) without merging it.")
+    @Option(names = "--lora", paramLabel = "DIR", description = "Apply a LoRA adapter (a PEFT adapter folder, e.g. from jllm lora train) without merging it; 'default' is the embedded model's adapter.")
     Path lora;
 
     Engine open() throws IOException {
@@ -31,6 +31,10 @@ public final class ModelOptions {
                     "no -m given and this build has no embedded default model"));
         }
         if (!Files.exists(model)) throw new IllegalArgumentException("model file not found: " + model);
+        if (lora != null && lora.toString().equals("default") && !Files.exists(lora)) {
+            lora = EmbeddedModel.adapter().orElseThrow(() -> new IllegalArgumentException(
+                    "--lora default: this build has no embedded adapter"));
+        }
         long t0 = System.nanoTime();
         Progress p = Progress.start("loading " + model.getFileName());
         try {

@@ -10,7 +10,8 @@ import jllm.sizes.Sizes;
  * <pre>
  *   weights     = sum over tensors of their bytes in the weight type (block scales included), / tp
  *   KV cache    = 2 * L * min(seq, window) * ceil(kv / tp) * d * bytes(kv type) * batch     (Sizes.kvCacheBytes)
- *   activations = the forward's buffers and fp32 logits for batch * chunk rows (Sizes.decoderScratchBytes)
+ *   activations = the forward's buffers for batch * chunk rows and fp32 logits of each sequence's last token
+ *                 (Sizes.decoderScratchBytes; the engine, like llama.cpp, keeps only the logits it samples from)
  *   total       = weights + KV cache + activations
  * </pre>
  * The KV cache formula is the one of Kwon et al. 2023 (vLLM, Sec. 2: "2 (key and value vectors) x 5120 (hidden
@@ -136,11 +137,11 @@ public record InferenceMemory(ModelSpec model, DataType weights, DataType kv, Da
         long vocab = s.arch() == ModelShape.Arch.ENCODER ? 0 : WeightMemory.ceilDiv(s.vocab(), tp);
         double bpe = activations.bytesPerElement();
         boolean scores = !flashAttention;
-        long bytes = Sizes.decoderScratchBytes(rows, ctx, dim, qDim, kvDim, ffn, heads, vocab, rows, bpe, scores);
+        long bytes = Sizes.decoderScratchBytes(rows, ctx, dim, qDim, kvDim, ffn, heads, vocab, b, bpe, scores);
         if (explain) {
             String numbers = rows + " × (2 × " + dim + " + 2 × " + qDim + " + 2 × " + kvDim + " + 2 × " + ffn + ") × "
                     + Units.n(bpe) + (scores ? " + " + rows + " × " + heads + " × " + ctx + " × 4" : "")
-                    + " + " + rows + " × " + vocab + " × 4";
+                    + " + " + b + " × " + vocab + " × 4";
             e.step(scores ? "activations_infer" : "activations_infer_flash", numbers, "activations_bytes", bytes,
                     Unit.BYTES, activations.name());
         }

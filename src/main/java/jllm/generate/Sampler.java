@@ -6,13 +6,18 @@ import java.util.SplittableRandom;
 /**
  * Picks the next token from logits: repetition penalty, then top-k, top-p (Holtzman et al. 2019), min-p,
  * temperature, and a draw from the softmax (llama.cpp's default chain order). Temperature 0 is greedy.
- * Candidates are sorted as packed longs (order-preserving float bits, token id), so no boxing per token.
+ * Candidates are sorted as packed longs (order-preserving float bits, token id), so no boxing per token. With top-k
+ * only the k best are selected (a size-k min-heap over the vocabulary, O(V log k) at worst, then a sort of k) rather
+ * than sorting all V; the order is the same as the full sort's since no two keys are equal. Buffers are reused, so a
+ * call allocates nothing once they have grown to the vocabulary.
  */
 public final class Sampler {
     private final SamplerConfig config;
     private final SplittableRandom random;
     private long[] keys = new long[0];
     private float[] probs = new float[0];
+    private int[] penalised = new int[0];   // (vocab) the call stamp that last penalised each token
+    private int stamp;
 
     public Sampler(SamplerConfig config) {
         this.config = config;
@@ -35,16 +40,7 @@ public final class Sampler {
             keys = new long[n];
             probs = new float[n];
         }
-        for (int i = 0; i < n; i++) keys[i] = pack(logits[i], i);
-        Arrays.sort(keys, 0, n);
-        int count = n;
-        if (config.topK() > 0) count = Math.min(count, config.topK());
-        // descending order: reverse the sorted keys
-        for (int i = 0, j = n - 1; i < j; i++, j--) {
-            long t = keys[j];
-            keys[j] = keys[i];
-            keys[i] = t;
-        }
+        int count = config.topK() > 0 && config.topK() < n ? selectTopK(logits, config.topK()) : sortAll(logits);
         // Probabilities at temperature 1 decide top-p and min-p (as llama.cpp applies temperature after them).
         count = softmaxInto(count, 1f);
         if (config.topP() < 1f) {
@@ -75,6 +71,72 @@ public final class Sampler {
         return index(keys[count - 1]);
     }
 
+    /** keys[0, n) = every candidate, best first; returns n. */
+    int sortAll(float[] logits) {
+        int n = logits.length;
+        if (keys.length < n) keys = new long[n];
+        for (int i = 0; i < n; i++) keys[i] = pack(logits[i], i);
+        Arrays.sort(keys, 0, n);
+        reverse(keys, n);
+        return n;
+    }
+
+    /** keys[0, k) = the k best candidates, best first (0 < k < vocab); returns k. */
+    int selectTopK(float[] logits, int k) {
+        if (keys.length < logits.length) keys = new long[logits.length];
+        long[] heap = keys; // a min-heap of the k best so far: heap[0] is the worst of them
+        for (int i = 0; i < k; i++) {
+            heap[i] = pack(logits[i], i);
+            siftUp(heap, i);
+        }
+        for (int i = k; i < logits.length; i++) {
+            long key = pack(logits[i], i);
+            if (key > heap[0]) {
+                heap[0] = key;
+                siftDown(heap, k);
+            }
+        }
+        Arrays.sort(heap, 0, k);
+        reverse(heap, k);
+        return k;
+    }
+
+    private static void siftUp(long[] h, int i) {
+        long x = h[i];
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (h[parent] <= x) break;
+            h[i] = h[parent];
+            i = parent;
+        }
+        h[i] = x;
+    }
+
+    private static void siftDown(long[] h, int n) {
+        long x = h[0];
+        int i = 0;
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= n) break;
+            if (c + 1 < n && h[c + 1] < h[c]) c++;
+            if (x <= h[c]) break;
+            h[i] = h[c];
+            i = c;
+        }
+        h[i] = x;
+    }
+
+    private static void reverse(long[] a, int n) {
+        for (int i = 0, j = n - 1; i < j; i++, j--) {
+            long t = a[j];
+            a[j] = a[i];
+            a[i] = t;
+        }
+    }
+
+    /** The candidate buffer of the last call (packed keys, best first), for tests. */
+    long[] candidates() { return keys; }
+
     private int softmaxInto(int count, float temperature) {
         float max = logit(keys[0]);
         double sum = 0;
@@ -91,12 +153,16 @@ public final class Sampler {
         float penalty = config.repeatPenalty();
         if (penalty == 1f || history == null) return;
         int from = Math.max(0, historyLength - config.repeatLastN());
-        // penalise each distinct token once
-        java.util.BitSet seen = new java.util.BitSet();
+        // penalise each distinct token once: a token is marked with this call's stamp when penalised
+        if (penalised.length < logits.length) penalised = new int[logits.length];
+        if (++stamp == 0) {
+            Arrays.fill(penalised, 0);
+            stamp = 1;
+        }
         for (int i = from; i < historyLength; i++) {
             int t = history[i];
-            if (t < 0 || t >= logits.length || seen.get(t)) continue;
-            seen.set(t);
+            if (t < 0 || t >= logits.length || penalised[t] == stamp) continue;
+            penalised[t] = stamp;
             logits[t] = logits[t] > 0 ? logits[t] / penalty : logits[t] * penalty;
         }
     }

@@ -29,10 +29,9 @@ public final class Linear implements AutoCloseable {
         void run(int i, int worker);
     }
 
-    /** Work for items [from, to) on worker {@code worker}. */
+    /** Work for items [from, to) on worker {@code worker}; handed to the pool as it is (no wrapper per call). */
     @FunctionalInterface
-    public interface RangeTask {
-        void run(int from, int to, int worker);
+    public interface RangeTask extends WorkerPool.RangeTask {
     }
 
     private final WorkerPool pool;
@@ -41,6 +40,7 @@ public final class Linear implements AutoCloseable {
     private final Sgemm sgemm;
     private float[] rounded = new float[0];  // activations rounded to the weight's half type
     private float[] rounded2 = new float[0]; // the second operand of a backward product
+    private final Items items = new Items();  // parallelFor's adapter, reused so a call allocates nothing
 
     public Linear(int threads) {
         this.pool = new WorkerPool(threads);
@@ -58,6 +58,11 @@ public final class Linear implements AutoCloseable {
      * {@link MatMul}'s dot products, has an unspecified order). Single tokens and other types use {@link MatMul}.
      */
     public void apply(float[] out, Tensor w, float[] x, int T) {
+        apply(out, 0, w, x, T);
+    }
+
+    /** out[outOff ..] (T, w.rows) = x (T, w.cols) W^T. */
+    public void apply(float[] out, int outOff, Tensor w, float[] x, int T) {
         GGMLType type = w.type();
         if (type == GGMLType.F16 || type == GGMLType.BF16) {
             rounded = round(rounded, type, x, T * w.cols());
@@ -65,24 +70,26 @@ public final class Linear implements AutoCloseable {
         }
         if (T > 1 && (type == GGMLType.F32 || type == GGMLType.BF16)) {
             int rows = w.rows(), cols = w.cols();
-            if ((long) T * rows > out.length) {
-                throw new IllegalArgumentException(w.name() + ": output needs " + rows + " x " + T + " floats but the array has " + out.length);
+            if (outOff < 0 || outOff + (long) T * rows > out.length) {
+                throw new IllegalArgumentException(w.name() + ": output needs " + rows + " x " + T + " floats at offset " + outOff
+                        + " but the array has " + out.length);
             }
-            java.util.Arrays.fill(out, 0, T * rows, 0f);
-            sgemm.gemm(out, 0, rows, x, 0, cols, 1, Sgemm.Operand.of(w, true), T, rows, cols);
+            java.util.Arrays.fill(out, outOff, outOff + T * rows, 0f);
+            sgemm.gemm(out, outOff, rows, x, 0, cols, 1, Sgemm.Operand.of(w, true), T, rows, cols);
         } else {
-            (type.isQuantized() ? matMulInt8 : matMul).matMul(out, w, x, T);
+            (type.isQuantized() ? matMulInt8 : matMul).matMul(out, outOff, w, x, 0, T);
         }
     }
 
-    /** out (T, w.rows) = x W^T + bias (bias may be null). */
+    /**
+     * out (T, w.rows) = x W^T + bias (bias may be null). The bias is added on the calling thread: T * rows additions
+     * are noise next to the product's T * rows * cols.
+     */
     public void apply(float[] out, Tensor w, float[] bias, float[] x, int T) {
         apply(out, w, x, T);
         if (bias != null) {
             int n = w.rows();
-            parallelRange(T, (from, to, worker) -> {
-                for (int t = from; t < to; t++) for (int i = 0; i < n; i++) out[t * n + i] += bias[i];
-            });
+            for (int t = 0; t < T; t++) for (int i = 0; i < n; i++) out[t * n + i] += bias[i];
         }
     }
 
@@ -126,16 +133,30 @@ public final class Linear implements AutoCloseable {
         return buf;
     }
 
-    /** Runs task(i) for i in [0, n) across the workers. */
+    /** Runs task(i) for i in [0, n) across the workers. Not reentrant (one call at a time, as the pool). */
     public void parallelFor(int n, Task task) {
-        pool.parallelFor(n, 1, (from, to, worker) -> {
-            for (int i = from; i < to; i++) task.run(i, worker);
-        });
+        Items it = items;
+        it.task = task;
+        try {
+            pool.parallelFor(n, 1, it);
+        } finally {
+            it.task = null;
+        }
     }
 
     /** Runs task over [0, n) in ranges across the workers (ranges of 16 unless n is small). */
     public void parallelRange(int n, RangeTask task) {
-        pool.parallelFor(n, n >= 64 ? 16 : 1, task::run);
+        pool.parallelFor(n, n >= 64 ? 16 : 1, task);
+    }
+
+    /** Item by item over a range: the body of {@link #parallelFor}. */
+    private static final class Items implements WorkerPool.RangeTask {
+        Task task;
+
+        @Override
+        public void run(int from, int to, int worker) {
+            for (int i = from; i < to; i++) task.run(i, worker);
+        }
     }
 
     @Override

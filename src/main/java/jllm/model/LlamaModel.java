@@ -32,6 +32,10 @@ import jllm.model.ModelConfig.Positions;
  * (Hu et al. 2021), in inference unmerged and in training with its own gradients; with a frozen base
  * ({@code Gradients} null) the backward computes no weight gradient of the base and stops below the lowest adapted
  * block.
+ *
+ * <p>A model runs one forward or backward at a time (it shares its {@link Linear}'s buffers and its parallel-for
+ * bodies between calls). The inference path allocates nothing per call: its parallel-for bodies are objects made
+ * once and bound to their arguments before each call, and the logits are returned in the state's buffer.
  */
 public final class LlamaModel {
     private final ModelConfig config;
@@ -40,6 +44,12 @@ public final class LlamaModel {
     private final float[] slopes;   // (nHeads) ALiBi slopes, or null
     private final Linear linear;
     private final LoRA lora;        // null: no adapter
+    // the inference path's parallel-for bodies (see the class comment)
+    private final EmbedRows embedRows = new EmbedRows();
+    private final NormRows normRows = new NormRows();
+    private final RopeRows ropeRows = new RopeRows();
+    private final AttentionHeads attentionHeads = new AttentionHeads();
+    private final Gating gating = new Gating();
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, Linear linear) {
         this(config, weights, linear, null);
@@ -79,7 +89,9 @@ public final class LlamaModel {
 
     /**
      * Runs tokens[off, off+T) at positions startPos.. and returns logits: of the last token (vocab), or of every
-     * token (T, vocab) when {@code allLogits}. Prompts longer than the state's batch run in chunks.
+     * token (T, vocab) when {@code allLogits}. Prompts longer than the state's batch run in chunks. The last token's
+     * logits are the state's own buffer, overwritten by the next call (copy them to keep them); all logits are a new
+     * array.
      */
     public float[] forward(int[] tokens, int off, int T, int startPos, KvCache cache, State s, boolean allLogits) {
         if (s.mode != State.Mode.INFERENCE) throw new IllegalArgumentException("a training state cannot run with a KV cache");
@@ -96,12 +108,10 @@ public final class LlamaModel {
             int first = allLogits ? 0 : n - 1;
             embed(tokens, off + done, 1, n, startPos + done, s);
             for (int l = 0; l < config.nLayers(); l++) block(l, 1, n, startPos + done, cache, s);
-            if (allLogits || last) {
-                logits(s, first, n);
-                if (allLogits) System.arraycopy(s.logits, 0, all, done * config.vocab(), n * config.vocab());
-            }
+            if (allLogits) logits(s, first, n, all, done * config.vocab());
+            else if (last) logits(s, first, n, s.logits, 0);
         }
-        return allLogits ? all : java.util.Arrays.copyOfRange(s.logits, 0, config.vocab());
+        return allLogits ? all : s.logits;
     }
 
     /**
@@ -121,7 +131,7 @@ public final class LlamaModel {
         }
         embed(tokens, 0, s.B, s.T, 0, s);
         for (int l = 0; l < config.nLayers(); l++) block(l, s.B, s.T, 0, null, s);
-        logits(s, 0, N);
+        logits(s, 0, N, s.logits, 0);
         int vocab = config.vocab();
         linear.parallelRange(N, (from, to, worker) -> {
             for (int t = from; t < to; t++) CrossEntropy.forwardRow(s.rowLoss, s.rowLse, s.logits, targets, t, vocab);
@@ -182,19 +192,18 @@ public final class LlamaModel {
     /** res[0] = token embeddings (+ absolute positions); RoPE angles of positions startPos.. into the state. */
     private void embed(int[] tokens, int off, int B, int T, int startPos, State s) {
         ModelConfig c = config;
-        int dim = c.dim();
-        float[] x = s.res[0];
-        linear.parallelRange(B * T, (from, to, worker) -> {
-            for (int r = from; r < to; r++) {
-                int pos = startPos + r % T;
-                Embedding.forward(x, r * dim, weights.tokenEmbedding(), tokens[off + r]);
-                if (c.positions() == Positions.LEARNED) {
-                    AbsolutePositions.addLearned(x, r * dim, weights.positionEmbedding(), pos, s.posRow[worker], dim);
-                } else if (c.positions() == Positions.SINUSOIDAL) {
-                    AbsolutePositions.addSinusoidal(x, r * dim, pos, dim);
-                }
-            }
-        });
+        EmbedRows e = embedRows;
+        e.tokens = tokens;
+        e.off = off;
+        e.T = T;
+        e.startPos = startPos;
+        e.s = s;
+        try {
+            linear.parallelRange(B * T, e);
+        } finally {
+            e.tokens = null;
+            e.s = null;
+        }
         if (rope != null) {
             int half = c.ropeDim() / 2;
             for (int t = 0; t < T; t++) rope.angles(s.cos, s.sin, t * half, startPos + t);
@@ -205,7 +214,7 @@ public final class LlamaModel {
     private void block(int l, int B, int T, int startPos, KvCache cache, State s) {
         ModelConfig c = config;
         LlamaWeights w = weights;
-        int N = B * T, dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), half = c.ropeDim() / 2;
+        int N = B * T, dim = c.dim(), kvDim = c.kvDim();
         float[] q = s.q[l], k = s.k[l], v = s.v[l], ln1 = s.ln1[l];
 
         // h = norm(x); q, k, v projections                         (N, qDim), (N, kvDim), (N, kvDim)
@@ -215,13 +224,17 @@ public final class LlamaModel {
         project(Projection.V, l, v, ln1, N, s);
         // RoPE on q and k
         if (rope != null) {
-            linear.parallelRange(N, (from, to, worker) -> {
-                for (int r = from; r < to; r++) {
-                    int a = (r % T) * half;
-                    rope.rotate(q, r * qDim, c.nHeads(), c.headDim(), s.cos, s.sin, a, 1f);
-                    rope.rotate(k, r * kvDim, c.nKvHeads(), c.headDim(), s.cos, s.sin, a, 1f);
-                }
-            });
+            RopeRows rr = ropeRows;
+            rr.q = q;
+            rr.k = k;
+            rr.T = T;
+            rr.s = s;
+            try {
+                linear.parallelRange(N, rr);
+            } finally {
+                rr.q = rr.k = null;
+                rr.s = null;
+            }
         }
         // inference: append k, v to the cache at their positions; training: attend to the batch's own keys
         float[] keys = k, values = v;
@@ -232,28 +245,31 @@ public final class LlamaModel {
             System.arraycopy(v, 0, values, startPos * kvDim, T * kvDim);
         }
         // causal attention of each (sequence, head)                 (N, qDim)
-        float[] att = s.att[l], lse = s.lse[l], fk = keys, fv = values;
-        boolean cached = cache != null;
-        linear.parallelFor(B * c.nHeads(), (bh, worker) -> {
-            int b = bh / c.nHeads(), h = bh % c.nHeads();
-            Attention.head(att, q, fk, fv, b * T, cached ? 0 : b * T, startPos, 0, T, h, c,
-                    slopes == null ? 0f : slopes[h], lse, s.scratch[worker]);
-        });
+        AttentionHeads ah = attentionHeads;
+        ah.set(s.att[l], q, keys, values, s.lse[l], T, startPos, cache != null, s);
+        try {
+            linear.parallelFor(B * c.nHeads(), ah);
+        } finally {
+            ah.set(null, null, null, null, null, 0, 0, false, null);
+        }
         // x = x + att Wo^T (+bo)                                    (N, dim)
-        project(Projection.O, l, s.tmp, att, N, s);
+        project(Projection.O, l, s.tmp, s.att[l], N, s);
         add(s.mid[l], s.res[l], s.tmp, N * dim);
 
         // h = norm(x); x = x + mlp(h)                               (N, ffn) -> (N, dim)
         float[] ln2 = s.ln2[l], up = s.up[l], hid = s.hid[l];
         norm(ln2, s.ln2Mean[l], s.ln2Rstd[l], s.mid[l], w.ffnNorm()[l], at(w.ffnNormBias(), l), N);
         project(Projection.UP, l, up, ln2, N, s);
-        int n = N * c.ffnDim();
-        if (c.mlp() == Mlp.SWIGLU) {
-            float[] gate = s.gate[l];
-            project(Projection.GATE, l, gate, ln2, N, s);
-            linear.parallelRange(n, (from, to, worker) -> SwiGLU.forward(hid, gate, up, from, to));
-        } else {
-            linear.parallelRange(n, (from, to, worker) -> GELU.forward(hid, up, from, to));
+        boolean swiglu = c.mlp() == Mlp.SWIGLU;
+        if (swiglu) project(Projection.GATE, l, s.gate[l], ln2, N, s);
+        Gating gt = gating;
+        gt.hid = hid;
+        gt.gate = swiglu ? s.gate[l] : null;
+        gt.up = up;
+        try {
+            linear.parallelRange(N * c.ffnDim(), gt);
+        } finally {
+            gt.hid = gt.gate = gt.up = null;
         }
         project(Projection.DOWN, l, s.tmp, hid, N, s);
         add(s.res[l + 1], s.mid[l], s.tmp, N * dim);
@@ -318,7 +334,7 @@ public final class LlamaModel {
     private void project(Projection p, int l, float[] y, float[] x, int N, State s) {
         linear.apply(y, p.weight(weights, l), p.bias(weights, l), x, N);
         LoRALinear a = lora == null ? null : lora.get(l, p);
-        if (a != null) a.forward(linear, y, x, N, s.lora, s.mode != State.Mode.INFERENCE, lora.dropoutSeed());
+        if (a != null) a.forward(linear, y, x, N, s.lora, dropout(s), lora.dropoutSeed());
     }
 
     /**
@@ -328,11 +344,16 @@ public final class LlamaModel {
     private void projectBackward(Projection p, int l, float[] dx, float[] dy, float[] x, Gradients g, State s) {
         linear.backward(dx, p.weightGrad(g, l), p.biasGrad(g, l), p.weight(weights, l), dy, x, s.rows);
         LoRALinear a = lora == null ? null : lora.get(l, p);
-        if (a != null) a.backward(linear, dx, dy, x, s.rows, s.lora, true, lora.dropoutSeed());
+        if (a != null) a.backward(linear, dx, dy, x, s.rows, s.lora, dropout(s), lora.dropoutSeed());
     }
 
-    /** logits of rows [first, n) of the last block's output into s.logits (rows from 0). */
-    private void logits(State s, int first, int n) {
+    /** LoRA dropout applies in the training forward of an adapter being trained (not when one is only applied). */
+    private boolean dropout(State s) {
+        return s.mode != State.Mode.INFERENCE && lora.trainable();
+    }
+
+    /** logits of rows [first, n) of the last block's output into out (rows from outOff, (n - first, vocab)). */
+    private void logits(State s, int first, int n, float[] out, int outOff) {
         int dim = config.dim(), rows = n - first;
         float[] x = s.res[config.nLayers()];
         float[] src = x;
@@ -341,20 +362,18 @@ public final class LlamaModel {
             src = s.tmp;
         }
         norm(s.lnf, s.lnfMean, s.lnfRstd, src, weights.outputNorm(), weights.outputNormBias(), rows);
-        linear.apply(s.logits, weights.output(), s.lnf, rows);
+        linear.apply(out, outOff, weights.output(), s.lnf, rows);
     }
 
     /** out = norm(x) row by row, keeping each row's mean (LayerNorm) and reciprocal deviation. */
     private void norm(float[] out, float[] mean, float[] rstd, float[] x, float[] weight, float[] bias, int N) {
-        int dim = config.dim();
-        float eps = config.normEps();
-        boolean rms = config.norm() == Norm.RMS;
-        linear.parallelRange(N, (from, to, worker) -> {
-            for (int t = from; t < to; t++) {
-                if (rms) rstd[t] = RMSNorm.forward(out, t * dim, x, t * dim, weight, eps, dim);
-                else LayerNorm.forward(out, t * dim, x, t * dim, weight, bias, eps, dim, mean, rstd, t);
-            }
-        });
+        NormRows nr = normRows;
+        nr.set(out, mean, rstd, x, weight, bias);
+        try {
+            linear.parallelRange(N, nr);
+        } finally {
+            nr.set(null, null, null, null, null, null);
+        }
     }
 
     /** dx += the input gradient of the norm, dWeight (and dBias) += its parameter gradients. */
@@ -375,6 +394,99 @@ public final class LlamaModel {
         });
     }
 
+    /** res[0] rows [from, to) = token embeddings (+ absolute positions). */
+    private final class EmbedRows implements Linear.RangeTask {
+        int[] tokens;
+        int off, T, startPos;
+        State s;
+
+        @Override
+        public void run(int from, int to, int worker) {
+            ModelConfig c = config;
+            int dim = c.dim();
+            float[] x = s.res[0];
+            for (int r = from; r < to; r++) {
+                int pos = startPos + r % T;
+                Embedding.forward(x, r * dim, weights.tokenEmbedding(), tokens[off + r]);
+                if (c.positions() == Positions.LEARNED) {
+                    AbsolutePositions.addLearned(x, r * dim, weights.positionEmbedding(), pos, s.posRow[worker], dim);
+                } else if (c.positions() == Positions.SINUSOIDAL) {
+                    AbsolutePositions.addSinusoidal(x, r * dim, pos, dim);
+                }
+            }
+        }
+    }
+
+    /** out rows [from, to) = norm(x rows), keeping each row's mean (LayerNorm) and reciprocal deviation. */
+    private final class NormRows implements Linear.RangeTask {
+        float[] out, mean, rstd, x, weight, bias;
+
+        void set(float[] out, float[] mean, float[] rstd, float[] x, float[] weight, float[] bias) {
+            this.out = out; this.mean = mean; this.rstd = rstd; this.x = x; this.weight = weight; this.bias = bias;
+        }
+
+        @Override
+        public void run(int from, int to, int worker) {
+            int dim = config.dim();
+            float eps = config.normEps();
+            boolean rms = config.norm() == Norm.RMS;
+            for (int t = from; t < to; t++) {
+                if (rms) rstd[t] = RMSNorm.forward(out, t * dim, x, t * dim, weight, eps, dim);
+                else LayerNorm.forward(out, t * dim, x, t * dim, weight, bias, eps, dim, mean, rstd, t);
+            }
+        }
+    }
+
+    /** RoPE on rows [from, to) of q and k (row r at angle row r % T of the state's tables). */
+    private final class RopeRows implements Linear.RangeTask {
+        float[] q, k;
+        int T;
+        State s;
+
+        @Override
+        public void run(int from, int to, int worker) {
+            ModelConfig c = config;
+            int half = c.ropeDim() / 2, qDim = c.qDim(), kvDim = c.kvDim();
+            for (int r = from; r < to; r++) {
+                int a = (r % T) * half;
+                rope.rotate(q, r * qDim, c.nHeads(), c.headDim(), s.cos, s.sin, a, 1f);
+                rope.rotate(k, r * kvDim, c.nKvHeads(), c.headDim(), s.cos, s.sin, a, 1f);
+            }
+        }
+    }
+
+    /** Causal attention of one (sequence, head) pair bh = b * nHeads + h. */
+    private final class AttentionHeads implements Linear.Task {
+        float[] att, q, keys, values, lse;
+        int T, startPos;
+        boolean cached;
+        State s;
+
+        void set(float[] att, float[] q, float[] keys, float[] values, float[] lse, int T, int startPos, boolean cached, State s) {
+            this.att = att; this.q = q; this.keys = keys; this.values = values; this.lse = lse;
+            this.T = T; this.startPos = startPos; this.cached = cached; this.s = s;
+        }
+
+        @Override
+        public void run(int bh, int worker) {
+            ModelConfig c = config;
+            int b = bh / c.nHeads(), h = bh % c.nHeads();
+            Attention.head(att, q, keys, values, b * T, cached ? 0 : b * T, startPos, 0, T, h, c,
+                    slopes == null ? 0f : slopes[h], lse, s.scratch[worker]);
+        }
+    }
+
+    /** hid = silu(gate) * up (SwiGLU) or gelu(up) over elements [from, to). */
+    private final class Gating implements Linear.RangeTask {
+        float[] hid, gate, up;   // gate null for GELU
+
+        @Override
+        public void run(int from, int to, int worker) {
+            if (gate != null) SwiGLU.forward(hid, gate, up, from, to);
+            else GELU.forward(hid, up, from, to);
+        }
+    }
+
     private static <T> T at(T[] a, int l) {
         return a == null ? null : a[l];
     }
@@ -393,7 +505,8 @@ public final class LlamaModel {
      * layer; plus the backward's gradient buffers. Shapes (N = B*T rows):
      * <pre>
      *   res [nLayers+1](N, dim) block inputs   mid (N, dim)   ln1, ln2 (N, dim) normed   q, att (N, qDim)
-     *   k, v (N, kvDim)   lse (N, nHeads)   up, gate, hid (N, ffnDim)   norm stats (N)   logits (N, vocab)
+     *   k, v (N, kvDim)   lse (N, nHeads)   up, gate, hid (N, ffnDim)   norm stats (N)
+     *   logits (N, vocab) for training, (vocab) for inference (the last row only; all rows go to the caller's array)
      * </pre>
      * Inference aliases: res = mid = x; tmp = ln1 = ln2 = lnf; hid = gate (SwiGLU) or up (GELU).
      */
@@ -442,7 +555,7 @@ public final class LlamaModel {
             ln2Rstd = layers(L, N, perLayer);
             lnfMean = alloc(N);
             lnfRstd = alloc(N);
-            logits = alloc(Math.multiplyExact(N, c.vocab()));
+            logits = alloc(train ? Math.multiplyExact(N, c.vocab()) : c.vocab()); // inference keeps one row
             rowLoss = train ? alloc(N) : null;
             rowLse = train ? alloc(N) : null;
             cos = alloc(T * c.ropeDim() / 2);
@@ -464,7 +577,7 @@ public final class LlamaModel {
             dUp = train ? alloc(N * ffn) : null;
             dGate = train && swiglu ? alloc(N * ffn) : null;
             dHid = train ? alloc(N * ffn) : null;
-            lora = adapter == null ? null : adapter.newScratch(N, train);
+            lora = adapter == null ? null : adapter.newScratch(N, train);  // dropout buffers only for a trained adapter
             if (lora != null) floats += lora.floats();
         }
 

@@ -238,9 +238,9 @@ public final class LoRA {
 
     public long dropoutSeed() { return dropoutSeed; }
 
-    /** Working buffers for {@code rows} rows at once (training: also the backward's). */
+    /** Working buffers for {@code rows} rows at once (training: also the backward's, and dropout's when trained). */
     public LoRALinear.Scratch newScratch(int rows, boolean training) {
-        return new LoRALinear.Scratch(rows, maxIn(), maxOut(), rank, training, dropout > 0);
+        return new LoRALinear.Scratch(rows, maxIn(), maxOut(), rank, training, trainable && dropout > 0);
     }
 
     /** The widest input of an adapted projection. */

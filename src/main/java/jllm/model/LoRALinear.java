@@ -22,8 +22,9 @@ import jllm.tensor.Tensor;
  * gets both. Nothing of the forward is kept: the backward recomputes u from the block input the model keeps anyway
  * (r columns, a small fraction of the base product), so LoRA adds no per-layer activations.
  *
- * <p>Dropout (Srivastava et al. 2014) on the LoRA input, in training only: element i of row t is dropped when a
- * counter-based hash of (seed, this module's stream, t * in + i) falls below p, and kept ones are scaled by
+ * <p>Dropout (Srivastava et al. 2014) on the LoRA input, only in the training forward of an adapter being trained
+ * (the model decides; an adapter that is only applied, e.g. for evaluation, never drops): element i of row t is
+ * dropped when a counter-based hash of (seed, this module's stream, t * in + i) falls below p, and kept ones are scaled by
  * 1/(1 - p); the mask is a pure function of its arguments, so the backward (and a recomputing backward) sees the
  * forward's mask without storing it, whatever the thread count. GPT-2's fused c_attn is one PEFT module adapted as
  * three of these (its Q, K and V row blocks of B) that share A, A's gradient and the dropout stream.

@@ -25,12 +25,12 @@ import jllm.train.TrainingRun;
 
 /**
  * {@code jllm lora train}, {@code jllm lora merge} and {@code --lora} end to end, on models {@code jllm train}
- * pretrains (F32 LLaMA with GGUF's interleaved RoPE; F32 GPT-2 with a fused attn_qkv) and on testdata's real F16
- * GGUF and Hugging Face GPT-2 folder: the adapter folder is PEFT's, the base model file is unchanged, the loss
- * falls; a run stopped and resumed writes the same adapter bytes as an uninterrupted one; the merged model's logits
- * equal the unmerged adapter's (F32 bases within 1e-5 of the largest logit; an F16 base within the F16 rounding of
- * the merged weights, 3e-3), and greedy generation with {@code --lora} equals generation with the merged model; bad
- * flags give one line and exit code 1.
+ * pretrains (F32 LLaMA with GGUF's interleaved RoPE; F32 GPT-2 with a fused attn_qkv), on a Hugging Face llama folder
+ * saved from one, and on testdata's real F16 GGUF and Hugging Face GPT-2 folder: the adapter folder is PEFT's, the base
+ * model file is unchanged, the loss falls; a run stopped and resumed gives the uninterrupted run's losses and adapter
+ * (to float rounding); the merged model's logits (and {@code eval --lora}'s loss) equal the unmerged adapter's (F32
+ * bases within 1e-5 of the largest logit; an F16 base within the F16 rounding of the merged weights, 3e-3), and greedy
+ * generation with {@code --lora} equals generation with the merged model; bad flags give one line and exit code 1.
  */
 class LoraCommandTest {
     @TempDir Path tmp;
@@ -102,9 +102,30 @@ class LoraCommandTest {
         TrainCommandTest.Run more = run(new LoraTrainCommand(), concat(common, "--out", tmp.resolve("half").toString(), "--steps", "8", "--resume"));
         assertThat(more.code()).as(more.err()).isZero();
         assertThat(more.err()).contains("resuming at step 5 of 8");
-        assertThat(Files.readAllBytes(tmp.resolve("half").resolve(PeftAdapter.WEIGHTS)))
-                .as("resumed adapter bytes").isEqualTo(Files.readAllBytes(whole.resolve(PeftAdapter.WEIGHTS)));
-        assertThat(TrainLog.readLosses(tmp.resolve("half").resolve(TrainingRun.LOG))).hasSize(8);
+        // Equal up to float rounding, not bit for bit: jllm's Vector API kernels give results that differ in the last
+        // bits between interpreted and JIT-compiled code (reduceLanes order), so two runs in one JVM can differ by
+        // about 1e-8 relative. A resume that lost the optimizer state, the data position or the dropout seeds moves
+        // A and B by percents.
+        LoraAdapter resumed = PeftAdapter.read(tmp.resolve("half"));
+        double worst = 0;
+        for (LoraAdapter.Target t : adapter.targets().values()) {
+            LoraAdapter.Target u = resumed.target(t.module());
+            for (float[][] pair : new float[][][] {{t.a(), u.a()}, {t.b(), u.b()}}) {
+                double max = 0, diff = 0;
+                for (int i = 0; i < pair[0].length; i++) {
+                    max = Math.max(max, Math.abs(pair[0][i]));
+                    diff = Math.max(diff, Math.abs(pair[0][i] - pair[1][i]));
+                }
+                worst = Math.max(worst, diff / max);
+            }
+        }
+        List<double[]> resumedLosses = TrainLog.readLosses(tmp.resolve("half").resolve(TrainingRun.LOG));
+        assertThat(resumedLosses).hasSize(8);
+        double lossDiff = 0;
+        for (int i = 0; i < 8; i++) lossDiff = Math.max(lossDiff, Math.abs(resumedLosses.get(i)[1] / losses.get(i)[1] - 1));
+        System.out.printf("resume: A/B max|diff|/max|value| %.2e, losses max rel diff %.2e%n", worst, lossDiff);
+        assertThat(worst).as("resumed vs uninterrupted adapter").isLessThan(1e-4);
+        assertThat(lossDiff).as("resumed vs uninterrupted losses").isLessThan(1e-6);
 
         // merge to a file and to a folder; both agree with the unmerged adapter
         Path merged = tmp.resolve("merged.gguf");
@@ -127,6 +148,17 @@ class LoraCommandTest {
         TrainCommandTest.Run g2 = run(new GenerateCommand(), "-m", tmp.resolve("mdir").toString(), "-p", "The quick", "-n", "12", "--temp", "0", "--quiet");
         assertThat(g1.code()).as(g1.err()).isZero();
         assertThat(g1.out()).isEqualTo(g2.out()).isNotBlank();
+
+        TrainCommandTest.Run e1 = run(new EvalCommand(), "-m", base.toString(), "--lora", whole.toString(), "--data", data.toString(), "--seq", "32", "--json", "-t", "2");
+        TrainCommandTest.Run e2 = run(new EvalCommand(), "-m", tmp.resolve("mdir").toString(), "--data", data.toString(), "--seq", "32", "--json", "-t", "2");
+        TrainCommandTest.Run e0 = run(new EvalCommand(), "-m", base.toString(), "--data", data.toString(), "--seq", "32", "--json", "-t", "2");
+        assertThat(e1.code()).as(e1.err()).isZero();
+        double l1 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(e1.out()).get("loss").asDouble();
+        double l2 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(e2.out()).get("loss").asDouble();
+        double l0 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(e0.out()).get("loss").asDouble();
+        System.out.printf("eval: base %.6f, --lora %.6f, merged %.6f (rel diff %.2e)%n", l0, l1, l2, Math.abs(l1 / l2 - 1));
+        assertThat(Math.abs(l1 / l2 - 1)).as("eval --lora vs the merged model (no dropout in evaluation)").isLessThan(1e-5);
+        assertThat(l1).as("the adapter learned the text").isLessThan(l0);
 
         ChatCommand chat = new ChatCommand();
         chat.input = new ByteArrayInputStream("hello\n/exit\n".getBytes(StandardCharsets.UTF_8));

@@ -86,4 +86,62 @@ class SamplerTest {
         for (int i = 0; i < 5000; i++) seen.add(s.sample(logits.clone(), null, 0));
         return seen;
     }
+
+    /** Top-k selection against the full sort it replaces: the same k candidates in the same order, ties included. */
+    @Test
+    void topKSelectionGivesTheFullSortsFirstK() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (int trial = 0; trial < 20; trial++) {
+            int n = 1 + r.nextInt(3000);
+            float[] logits = new float[n];
+            // few distinct values, so ties are common; some -inf
+            for (int i = 0; i < n; i++) logits[i] = r.nextInt(10) == 0 ? Float.NEGATIVE_INFINITY : r.nextInt(50) / 7f - 3f;
+            Sampler full = new Sampler(SamplerConfig.defaults(1));
+            full.sortAll(logits);
+            for (int k : new int[] {1, 2, 40, n - 1}) {
+                if (k < 1 || k >= n) continue;
+                Sampler sel = new Sampler(SamplerConfig.defaults(1));
+                assertThat(sel.selectTopK(logits, k)).isEqualTo(k);
+                assertThat(java.util.Arrays.copyOf(sel.candidates(), k)).as("n=%d k=%d", n, k)
+                        .containsExactly(java.util.Arrays.copyOf(full.candidates(), k));
+            }
+        }
+    }
+
+    @Test
+    void repetitionPenaltyAppliesOncePerCallAcrossManyCalls() {
+        Sampler s = new Sampler(new SamplerConfig(0f, 0, 1f, 0f, 2f, 64, 0));
+        int[] history = {0, 0, 2, 0};
+        for (int call = 0; call < 3; call++) {
+            float[] logits = {4f, 1f, -1f};
+            s.sample(logits, history, history.length);
+            assertThat(logits).as("call %d", call).containsExactly(2f, 1f, -2f);
+        }
+    }
+
+    /** A warm sampler allocates nothing per token (128,256-token vocabulary, llama.cpp's default chain, penalty on). */
+    @Test
+    void warmSamplerAllocatesNothing() {
+        int vocab = 128_256;
+        float[] logits = new float[vocab], work = new float[vocab];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(9);
+        for (int i = 0; i < vocab; i++) logits[i] = (float) r.nextGaussian() * 3;
+        int[] history = new int[64];
+        for (int i = 0; i < history.length; i++) history[i] = r.nextInt(vocab);
+        Sampler s = new Sampler(new SamplerConfig(0.8f, 40, 0.95f, 0.05f, 1.1f, 64, 3));
+        for (int i = 0; i < 20; i++) {
+            System.arraycopy(logits, 0, work, 0, vocab);
+            s.sample(work, history, history.length);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        mx.getThreadAllocatedBytes(id); // the counter's own first call may allocate
+        long before = mx.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 200; i++) {
+            System.arraycopy(logits, 0, work, 0, vocab);
+            s.sample(work, history, history.length);
+        }
+        long allocated = mx.getThreadAllocatedBytes(id) - before;
+        assertThat(allocated).as("bytes allocated by 200 warm calls").isZero();
+    }
 }

@@ -132,6 +132,30 @@ class LoRATest {
         }
     }
 
+    @Test
+    void anAppliedAdapterDropsNothingEvenInATrainingForward() {
+        ModelConfig c = TinyModels.config("llama");
+        Map<String, float[]> arrays = TinyModels.randomArrays(c, 21);
+        int[] tokens = ModelBackwardTest.tokens(c), targets = ModelBackwardTest.targets(c);
+        LoRA trained = random(c, 0.5, 4);
+        Map<String, float[]> a = new LinkedHashMap<>(), b = new LinkedHashMap<>();
+        for (LoRA.Module m : trained.modules()) {
+            a.put(m.name(), trained.a(m.name()).clone());
+            b.put(m.name(), trained.b(m.name()));
+        }
+        LoRA applied = new LoRA(c, trained.modules(), R, trained.scaling(), 0.5, a, b, false);
+        LoRA noDropout = new LoRA(c, trained.modules(), R, trained.scaling(), 0, a, b, true);
+        try (Linear linear = new Linear(2)) {
+            double lApplied = new LlamaModel(c, TinyModels.weights(c, arrays), linear, applied).forward(tokens, targets, new LlamaModel(c, TinyModels.weights(c, arrays), linear, applied).newTrainingState(B, T, true));
+            LlamaModel mt = new LlamaModel(c, TinyModels.weights(c, arrays), linear, trained);
+            double lTrained = mt.forward(tokens, targets, mt.newTrainingState(B, T, false));
+            LlamaModel mn = new LlamaModel(c, TinyModels.weights(c, arrays), linear, noDropout);
+            double lNone = mn.forward(tokens, targets, mn.newTrainingState(B, T, false));
+            assertThat(lApplied).as("applied adapter (evaluation)").isEqualTo(lNone);
+            assertThat(lTrained).as("trained adapter with dropout 0.5").isNotEqualTo(lNone);
+        }
+    }
+
     /** All logits of the tokens, run through the inference path with a KV cache in chunks of 3. */
     static float[] logits(LlamaModel m, int[] tokens) {
         KvCache cache = new KvCache(m.config(), tokens.length);
