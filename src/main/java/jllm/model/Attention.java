@@ -83,7 +83,7 @@ public final class Attention {
                     int visible = Math.min(nk, p + 1 - k0); // keys k0..p are visible to this row
                     float rowMax = Float.NEGATIVE_INFINITY;
                     for (int j = 0; j < visible; j++) {
-                        float s = FloatKernels.dot(q, qOff, keys, (kRow0 + k0 + j) * kvDim + kvOff, headDim) * scale;
+                        float s = dot(q, qOff, keys, (kRow0 + k0 + j) * kvDim + kvOff, headDim) * scale;
                         if (slope != 0f) s -= slope * (p - (k0 + j));
                         w.s[i * KEY_TILE + j] = s;
                         if (s > rowMax) rowMax = s;
@@ -114,6 +114,13 @@ public final class Attention {
         }
     }
 
+    /** q . k in index order: the same bits interpreted and compiled (a vector lane reduction's order is unspecified). */
+    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        float s = 0;
+        for (int i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+
     /**
      * Backward of one sequence of T rows starting at row {@code row0} (queries and keys alike, positions 0..T-1)
      * for KV head g and the query heads that share it: adds into dq, dk, dv. One call owns dk and dv of its KV head
@@ -132,15 +139,15 @@ public final class Attention {
             float slope = slopes == null ? 0f : slopes[h];
             for (int i = 0; i < T; i++) {
                 int qOff = (row0 + i) * qDim + h * headDim;
-                float dSum = FloatKernels.dot(dOut, qOff, out, qOff, headDim);
+                float dSum = dot(dOut, qOff, out, qOff, headDim);
                 float l = lse[(row0 + i) * nHeads + h];
                 for (int j = 0; j <= i; j++) {
                     int kOff = (row0 + j) * kvDim + kvOff;
-                    float s = FloatKernels.dot(q, qOff, keys, kOff, headDim) * scale;
+                    float s = dot(q, qOff, keys, kOff, headDim) * scale;
                     if (slope != 0f) s -= slope * (i - j);
                     float p = (float) Math.exp(s - l);
                     FloatKernels.axpy(dv, kOff, p, dOut, qOff, headDim);
-                    float ds = p * (FloatKernels.dot(dOut, qOff, values, kOff, headDim) - dSum) * scale;
+                    float ds = p * (dot(dOut, qOff, values, kOff, headDim) - dSum) * scale;
                     FloatKernels.axpy(dq, qOff, ds, keys, kOff, headDim);
                     FloatKernels.axpy(dk, kOff, ds, q, qOff, headDim);
                 }

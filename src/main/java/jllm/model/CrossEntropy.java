@@ -1,7 +1,5 @@
 package jllm.model;
 
-import jllm.tensor.kernels.Activations;
-
 /**
  * Softmax cross-entropy of logits against target token ids, with a loss mask, and its backward, done in place on
  * the logits (they are not needed after the backward).
@@ -10,7 +8,8 @@ import jllm.tensor.kernels.Activations;
  *   loss = sum_t loss_t / count,  count = number of unmasked rows
  *   backward: dz_t = scale (softmax(z_t) - onehot(y_t)) for unmasked rows, 0 for masked rows
  * </pre>
- * The log-sum-exp subtracts the maximum first (vector kernels, scalar twins in the kernels package).
+ * The log-sum-exp is accumulated in double with the maximum subtracted first. Scalar {@link Math#exp} on purpose: it
+ * gives the same bits interpreted and compiled (Vector API EXP lanes need not), so a resumed run is bit-exact.
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
@@ -25,7 +24,11 @@ public final class CrossEntropy {
         int y = targets[t];
         if (y >= vocab) throw new IllegalArgumentException("target id " + y + " is out of range [0, " + vocab + ")");
         int o = t * vocab;
-        float l = Activations.logSumExp(logits, o, vocab);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) max = Math.max(max, logits[o + i]);
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) sum += Math.exp(logits[o + i] - max);
+        float l = (float) (max + Math.log(sum));
         lse[t] = l;
         rowLoss[t] = y < 0 ? 0f : l - logits[o + y];
     }
@@ -37,7 +40,8 @@ public final class CrossEntropy {
             java.util.Arrays.fill(logits, o, o + vocab, 0f);
             return;
         }
-        Activations.softmaxScaled(logits, o, vocab, lse[t], scale);
+        float l = lse[t];
+        for (int i = 0; i < vocab; i++) logits[o + i] = (float) Math.exp(logits[o + i] - l) * scale;
         logits[o + y] -= scale;
     }
 

@@ -51,7 +51,12 @@ public final class Linear implements AutoCloseable {
 
     public int threads() { return pool.threads(); }
 
-    /** out (T, w.rows) = x (T, w.cols) W^T. */
+    /**
+     * out (T, w.rows) = x (T, w.cols) W^T. Batches of F32 and BF16 weights (the types training computes with) go
+     * through {@link Sgemm}, whose sums are lane-wise fused multiply-adds in a fixed order: the same bits whether the
+     * code runs interpreted or compiled, which a resumed training run needs (a vector lane reduction, as in
+     * {@link MatMul}'s dot products, has an unspecified order). Single tokens and other types use {@link MatMul}.
+     */
     public void apply(float[] out, Tensor w, float[] x, int T) {
         apply(out, 0, w, x, T);
     }
@@ -63,7 +68,17 @@ public final class Linear implements AutoCloseable {
             rounded = round(rounded, type, x, T * w.cols());
             x = rounded;
         }
-        (type.isQuantized() ? matMulInt8 : matMul).matMul(out, outOff, w, x, 0, T);
+        if (T > 1 && (type == GGMLType.F32 || type == GGMLType.BF16)) {
+            int rows = w.rows(), cols = w.cols();
+            if (outOff < 0 || outOff + (long) T * rows > out.length) {
+                throw new IllegalArgumentException(w.name() + ": output needs " + rows + " x " + T + " floats at offset " + outOff
+                        + " but the array has " + out.length);
+            }
+            java.util.Arrays.fill(out, outOff, outOff + T * rows, 0f);
+            sgemm.gemm(out, outOff, rows, x, 0, cols, 1, Sgemm.Operand.of(w, true), T, rows, cols);
+        } else {
+            (type.isQuantized() ? matMulInt8 : matMul).matMul(out, outOff, w, x, 0, T);
+        }
     }
 
     /**

@@ -1,13 +1,12 @@
 package jllm.model;
 
-import jllm.tensor.kernels.FloatKernels;
-
 /**
  * SwiGLU gating (Shazeer 2020, "GLU Variants Improve Transformer") and its backward.
  * <pre>
  *   forward:  out = silu(g) u,  silu(g) = g s(g),  s = sigmoid
  *   backward: dg += dout u s(g) (1 + g (1 - s(g))),   du += dout silu(g)
  * </pre>
+ * Scalar {@link Math#exp}: the same bits interpreted and compiled (see {@link GELU}).
  */
 public final class SwiGLU {
     private SwiGLU() {}
@@ -19,7 +18,10 @@ public final class SwiGLU {
 
     /** out[i] = silu(gate[i]) * up[i] for i in [from, to); out may alias gate or up. */
     public static void forward(float[] out, float[] gate, float[] up, int from, int to) {
-        FloatKernels.swiglu(out, from, gate, from, up, from, to - from);
+        for (int i = from; i < to; i++) {
+            float g = gate[i];
+            out[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
     }
 
     /** dGate[i] += ..., dUp[i] += ... for i in [from, to), given dOut and the forward's inputs. */

@@ -3,18 +3,17 @@ package jllm.train;
 import java.util.List;
 
 import jllm.model.Linear;
-import jllm.tensor.kernels.FloatKernels;
 
 /**
  * Clipping by global norm (Pascanu et al. 2013), as {@code torch.nn.utils.clip_grad_norm_}: the L2 norm of all
  * gradients together; if it exceeds maxNorm, every gradient is scaled by {@code maxNorm / (norm + 1e-6)}. The sum
- * of squares adds float partial sums of fixed chunks in double, in parameter and chunk order, so it does not depend
- * on threads.
+ * of squares runs in double over fixed chunks, added in parameter and chunk order, so it depends neither on the
+ * threads nor on whether the code runs interpreted or compiled.
  */
 public final class GradientClipping {
     private GradientClipping() {}
 
-    /** Elements per partial sum: each chunk's float dot product is added in double, chunks in order. */
+    /** Elements per partial sum: each chunk is summed in double, then the chunks in order. */
     static final int CHUNK = 1 << 14;
 
     public static double globalNorm(List<Parameters.Entry> params) {
@@ -31,7 +30,9 @@ public final class GradientClipping {
             Linear.RangeTask task = (from, to, worker) -> {
                 for (int c = from; c < to; c++) {
                     int o = c * CHUNK, n = Math.min(CHUNK, g.length - o);
-                    part[c] = FloatKernels.dot(g, o, g, o, n);
+                    double sum = 0;
+                    for (int i = o; i < o + n; i++) sum += (double) g[i] * g[i];
+                    part[c] = sum;
                 }
             };
             if (pool == null) task.run(0, chunks, 0);
