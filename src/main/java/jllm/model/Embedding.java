@@ -1,7 +1,7 @@
 package jllm.model;
 
+import jllm.tensor.DequantizeScalar;
 import jllm.tensor.Tensor;
-import jllm.tensor.kernels.Dequantize;
 
 /**
  * Token embedding lookup (a row of the (vocab, dim) table per token) and its backward, a scatter-add of each
@@ -11,9 +11,13 @@ import jllm.tensor.kernels.Dequantize;
 public final class Embedding {
     private Embedding() {}
 
-    /** out[o..o+dim) = table[token]. */
+    /**
+     * out[o..o+dim) = table[token]. One row per token is not worth the vector kernel: called once per decoded token,
+     * it would run for hundreds of tokens in the JIT's early tiers, where every vector operation is a heap object;
+     * the scalar twin gives the same bits (Dequantize's contract) and allocates nothing in any tier.
+     */
     public static void forward(float[] out, int o, Tensor table, int token) {
-        Dequantize.row(out, o, table, token);
+        DequantizeScalar.dequantize(table.type(), table.data(), table.rowOffset(token), out, o, table.cols());
     }
 
     /**
