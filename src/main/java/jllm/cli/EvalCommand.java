@@ -44,7 +44,7 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Tokens per window (default: the model's context length, at most 512).")
     int seq;
 
-    @Option(names = "--lora", paramLabel = "DIR", description = "Apply a LoRA adapter (a PEFT adapter folder) without merging it.")
+    @Option(names = "--lora", paramLabel = "DIR", description = "Apply a LoRA adapter (a PEFT adapter folder) without merging it; 'default' is the embedded model's adapter.")
     Path lora;
 
     @Option(names = "--json", description = "Print {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.")
@@ -64,6 +64,10 @@ public final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(path)) throw new IllegalArgumentException("model file not found: " + path);
         if (batch <= 0) throw new IllegalArgumentException("--batch must be positive, got " + batch);
         if (seq < 0) throw new IllegalArgumentException("--seq must be positive, got " + seq);
+        if (lora != null && lora.toString().equals("default") && !Files.exists(lora)) {
+            lora = EmbeddedModel.adapter().orElseThrow(() -> new IllegalArgumentException(
+                    "--lora default: this build has no embedded adapter"));
+        }
         long t0 = System.nanoTime();
         try (Engine engine = Engine.open(path, threads, lora)) {
             int T = seq > 0 ? seq : Math.min(engine.model().config().contextLength(), 512);
