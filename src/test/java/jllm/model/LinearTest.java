@@ -14,8 +14,8 @@ import jllm.tensor.Tensor;
 /**
  * {@link Linear#apply} against its definition, y[t][r] = sum_c W[r][c] x~[t][c] (x~ = x rounded to the weight's half
  * type for F16/BF16 weights, as ggml does), summed in double from the scalar dequantization of W, for batch sizes on
- * both sides of the switch to Sgemm and with an output offset. Tolerance: 1e-5 of sum_c |W[r][c] x~[t][c]| (float
- * sums in another order).
+ * both sides of every switch (8-bit or float activations, MatMul or Sgemm, slices) and with an output offset.
+ * Tolerance: 1e-5 of sum_c |W[r][c] x~[t][c]| (float sums in another order); 1e-2 with 8-bit activations.
  */
 class LinearTest {
 
@@ -30,7 +30,8 @@ class LinearTest {
                 Tensor w = type == GGMLType.F32 ? Tensor.ofFloats("w", v, cols, rows) : Tensor.quantize("w", type, v, cols, rows);
                 float[] wf = new float[rows * cols];
                 DequantizeScalar.dequantize(type, w.data(), 0, wf, 0, rows * cols);
-                for (int T : new int[] {1, 5, Linear.SGEMM_MIN_ROWS - 1, Linear.SGEMM_MIN_ROWS, 2 * Linear.SGEMM_MIN_ROWS + 3}) {
+                for (int T : new int[] {1, Linear.FLOAT_BATCH_MIN_ROWS - 1, Linear.FLOAT_BATCH_MIN_ROWS, Linear.SGEMM_MIN_ROWS - 1,
+                        Linear.SGEMM_MIN_ROWS, 2 * Linear.FLOAT_BATCH_SLICE + 1, 2 * Linear.SGEMM_MIN_ROWS + 3}) {
                     float[] x = new float[T * cols];
                     for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                     int off = 7;
@@ -50,8 +51,9 @@ class LinearTest {
                             worst = Math.max(worst, err);
                         }
                     }
-                    // Q8_0 weights take 8-bit activations (ggml's int8 path): its error is the activation quantization's
-                    double tol = type == GGMLType.Q8_0 ? 1e-2 : 1e-5;
+                    // Q8_0 weights take 8-bit activations below FLOAT_BATCH_MIN_ROWS rows (ggml's int8 path): the error is
+                    // then the activation quantization's (1/127 of a block's largest value); float activations otherwise
+                    double tol = type == GGMLType.Q8_0 && T < Linear.FLOAT_BATCH_MIN_ROWS ? 1e-2 : 1e-5;
                     assertThat(worst).as("%s T=%d: max error relative to sum |terms|", type, T).isLessThan(tol);
                     assertThat(out[off - 1]).as("before the output").isEqualTo(42f);
                     assertThat(out[off + T * rows]).as("after the output").isEqualTo(42f);
