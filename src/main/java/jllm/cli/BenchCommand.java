@@ -35,6 +35,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prompt processing (pp) and generation (tg) tokens/s like llama-bench; --memory measures read bandwidth.")
 public final class BenchCommand implements Callable<Integer> {
+    /** Timed passes of the bandwidth test; the best one is the roofline's bandwidth. */
+    static final int MEMORY_PASSES = 8;
+
     @Option(names = {"-m", "--model"}, description = "Model file (GGUF). Optional with --memory.")
     Path model;
 
@@ -97,7 +100,7 @@ public final class BenchCommand implements Callable<Integer> {
                 if (nGen > 0) results.add(b.generation(nGen, warmups, repeats));
             }
             long peakRss = Benchmark.peakRssBytes();   // before the bandwidth test allocates its buffer
-            MemoryBandwidth.Result mem = memory ? MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, 5) : null;
+            MemoryBandwidth.Result mem = memory ? MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, MEMORY_PASSES) : null;
             for (Benchmark.Result r : results) {
                 ObjectNode o = rows.addObject();
                 o.put("model", facts.name);
@@ -153,7 +156,7 @@ public final class BenchCommand implements Callable<Integer> {
                 if (mem != null) printMemory(out, mem, facts.bytesPerToken, results);
             }
         } else {
-            MemoryBandwidth.Result mem = MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, 5);
+            MemoryBandwidth.Result mem = MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, MEMORY_PASSES);
             if (json) {
                 ObjectNode o = rows.addObject();
                 o.put("test", "memory_read");
