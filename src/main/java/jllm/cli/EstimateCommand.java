@@ -219,6 +219,12 @@ public final class EstimateCommand implements Runnable {
             Recompute rc = recompute(recompute);
             if (rc == Recompute.SELECTIVE) throw new IllegalArgumentException("jllm's trainer recomputes whole blocks: --recompute none or full");
             Lora lora = loraRank == null ? null : new Lora(loraRank, Lora.parseTargets(loraTargets));
+            if (lora != null && mixed) {
+                // The planner's LoRA under mixed precision holds the whole frozen base in 16 bits and a 16-bit copy of
+                // the adapters; jllm's LoRA trainer rounds only the base's matrices to bf16 (embeddings and norms stay
+                // as loaded) and computes the adapters from their fp32 values: not comparable byte for byte.
+                throw new IllegalArgumentException("--verify checks LoRA in fp32; drop --mixed-precision with --lora-rank");
+            }
             Parameters params;
             ModelSpec m;
             String name;
