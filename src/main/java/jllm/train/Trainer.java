@@ -12,8 +12,10 @@ import jllm.sizes.Sizes;
  * The training loop's step: for each of {@code accum} micro-batches a forward and a backward of the model (the one
  * the inference path runs), gradients summed with weight 1/accum; then global-norm clipping, the learning rate of
  * the schedule, one optimizer update of the float32 master weights, and (mixed precision) a refresh of the bf16
- * working copy. A step's reported loss is the mean micro-batch loss before its update. Deterministic: the same
- * parameters, optimizer state, step count and batches give the same bits whatever the thread count.
+ * working copy; under mixed precision the activations the backward reads of the matrix products and attention are
+ * kept as bf16 (LlamaModel.State). A step's reported loss is the mean micro-batch loss before its update.
+ * Deterministic: the same parameters, optimizer state, step count and batches give the same bits whatever the thread
+ * count.
  */
 public final class Trainer implements AutoCloseable {
     /** What one step did. */
