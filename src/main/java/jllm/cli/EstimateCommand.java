@@ -235,10 +235,15 @@ public final class EstimateCommand implements Runnable {
                 m = ModelSpec.of(TrainVerification.shapeOf(config, c));
                 name = config;
             } else {
-                if (model.model == null) throw new IllegalArgumentException("--verify needs -m FILE.gguf or a Hugging Face folder, or --config PRESET");
-                params = TrainVerification.load(java.nio.file.Path.of(model.model), mixed);
-                m = model.resolve();
-                name = java.nio.file.Path.of(model.model).getFileName().toString();
+                java.nio.file.Path p = model.model == null ? null : java.nio.file.Path.of(model.model);
+                if (p == null || !java.nio.file.Files.exists(p)) {
+                    throw new IllegalArgumentException("--verify needs -m FILE.gguf, a jllm model folder or a Hugging Face folder, or --config PRESET");
+                }
+                params = TrainableModel.load(p, mixed).params();
+                // a jllm model folder is planned from its model.gguf, as the trainer loads it
+                boolean folder = java.nio.file.Files.isDirectory(p) && java.nio.file.Files.exists(p.resolve(ModelPaths.FOLDER_MODEL));
+                m = folder ? jllm.estimate.GgufModel.read(ModelPaths.resolve(p)) : model.resolve();
+                name = p.getFileName().toString();
             }
             int threads = this.threads > 0 ? this.threads : Runtime.getRuntime().availableProcessors();
             TrainConfig cfg = new TrainConfig(1, (int) batch, (int) seq, 1, kind, new LrSchedule(LrSchedule.Kind.CONSTANT, 1e-4, 0, 1, 0),

@@ -1,8 +1,6 @@
 package jllm.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -11,14 +9,8 @@ import java.util.SplittableRandom;
 import jllm.estimate.Estimate;
 import jllm.estimate.Lora;
 import jllm.estimate.ModelShape;
-import jllm.format.gguf.GGUFFile;
-import jllm.format.gguf.GGUFLlamaMapping;
-import jllm.format.hf.HfFolder;
-import jllm.format.hf.HfGpt2Mapping;
-import jllm.format.hf.HfLlamaMapping;
 import jllm.model.LoRA;
 import jllm.model.LoRAInit;
-import jllm.model.LlamaWeights;
 import jllm.model.ModelConfig;
 import jllm.model.Projection;
 import jllm.train.Batch;
@@ -51,27 +43,6 @@ final class TrainVerification {
     }
 
     private TrainVerification() {}
-
-    /** The trainable model: a GGUF file or a Hugging Face folder as {@code jllm train -m} loads it, as float32 copies. */
-    static Parameters load(Path model, boolean mixed) throws Exception {
-        if (Files.isDirectory(model) && HfFolder.isHfFolder(model)) {
-            try (HfFolder hf = HfFolder.open(model)) {
-                if (hf.modelType().equals("gpt2")) {
-                    HfGpt2Mapping.Loaded ld = hf.gpt2();
-                    return Parameters.copyOf(ld.config(), ld.weights(), mixed);
-                }
-                HfLlamaMapping.Loaded ld = hf.llama();
-                return Parameters.copyOf(ld.config().model(), ld.weights(), mixed);
-            }
-        }
-        if (Files.isRegularFile(model) && model.toString().toLowerCase(Locale.ROOT).endsWith(".gguf")) {
-            try (GGUFFile f = GGUFFile.open(model)) {
-                GGUFLlamaMapping.Loaded ld = GGUFLlamaMapping.load(f);
-                return Parameters.copyOf(ld.config(), ld.weights(), mixed);
-            }
-        }
-        throw new IllegalArgumentException("--verify needs -m FILE.gguf or a Hugging Face model folder, or --config PRESET; got " + model);
-    }
 
     /** The planner's shape of a jllm model (the tensors {@link jllm.model.LlamaWeights#parameters} lists). */
     static ModelShape shapeOf(String name, ModelConfig c) {

@@ -61,6 +61,15 @@ class TrainVerifyTest {
     }
 
     @Test
+    void aModelFolderJllmTrained(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path data = tmp.resolve("data.txt"), out = tmp.resolve("model");
+        java.nio.file.Files.writeString(data, "The quick brown fox jumps over the lazy dog. ".repeat(20));
+        run(0, "train", "--config", "llama-tiny", "--data", data.toString(), "--out", out.toString(), "--steps", "1", "--batch", "2",
+                "--seq", "16", "-t", "2");
+        assertAllOk(run(0, "estimate", "train", "-m", out.toString(), "--batch", "2", "--seq", "32", "--verify", "-t", "2"));
+    }
+
+    @Test
     void jsonCarriesThePlanAndTheRows() throws Exception {
         String out = run(0, "estimate", "train", "--config", "gpt2-tiny", "--mixed-precision", "--batch", "2", "--seq", "16", "--verify", "-t", "2",
                 "--json");
