@@ -228,8 +228,13 @@ public final class EstimateCommand implements Runnable {
             Parameters params;
             ModelSpec m;
             String name;
+            if (model.params != null) throw new IllegalArgumentException("--verify counts the model's own tensors; drop --params");
             if (config != null) {
                 if (model.model != null) throw new IllegalArgumentException("give -m MODEL or --config PRESET, not both");
+                Integer v = model.vocab;
+                model.vocab = null;
+                if (model.hasShapeFlags()) throw new IllegalArgumentException("--config PRESET fixes the shape; of the shape flags only --vocab applies");
+                model.vocab = v;
                 ModelConfig c = jllm.train.Presets.get(config, model.vocab != null ? model.vocab : jllm.train.ByteTokenizer.VOCAB);
                 params = Parameters.init(c, 42, mixed);
                 m = ModelSpec.of(TrainVerification.shapeOf(config, c));

@@ -108,5 +108,9 @@ class TrainVerifyTest {
                 .contains("LoRA in fp32");
         assertThat(run(Main.EXIT_ERROR, "estimate", "train", "-m", "gpt2", "--seq", "16", "--verify")).contains("--verify needs -m FILE.gguf");
         assertThat(run(Main.EXIT_ERROR, "estimate", "train", "--config", "gpt2-tiny", "--seq", "16")).contains("--config names a jllm train preset");
+        assertThat(run(Main.EXIT_ERROR, "estimate", "train", "--config", "gpt2-tiny", "--seq", "16", "--layers", "3", "--verify"))
+                .contains("only --vocab applies");
+        assertThat(run(Main.EXIT_ERROR, "estimate", "train", "--config", "gpt2-tiny", "--seq", "16", "--params", "7B", "--verify"))
+                .contains("drop --params");
     }
 }
