@@ -543,8 +543,8 @@ public final class LlamaModel {
      *
      * <p>Mixed precision ({@code bf16}, training only; Micikevicius et al. 2018, with bfloat16 as in Kalamkar et al.
      * 2019): the operands of the matrix products and of attention, ln1, ln2, q, k, v, att, up, gate and hid, are
-     * rounded to bfloat16 in the forward (the products round their inputs to bf16 anyway, so this changes nothing
-     * there; attention and the MLP activation then see the values the backward will see). Without recomputation
+     * rounded to bfloat16 in the forward (products with bf16 weights round their inputs to bf16 anyway, so this
+     * changes nothing there; attention and the MLP activation then see the values the backward will see). Without recomputation
      * they are kept per layer as bfloat16 ({@code saved}, 2 bytes per element) and computed in one float32 set that
      * every layer shares; the backward decodes layer l's copies into that set before its block's backward (exact:
      * the values are bf16 already). Kept in float32, because their precision matters or they are small: the block
