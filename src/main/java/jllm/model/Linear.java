@@ -22,9 +22,8 @@ import jllm.tensor.kernels.WorkerPool;
  * backward does the same with BF16 weights (mixed-precision training): both operands of each product are rounded
  * to bf16, and the sums are float.
  *
- * <p>Quantized weights (other than Q8_0, see {@link #int8Activations}) meet 8-bit activations when fewer than
- * {@link #FLOAT_BATCH_MIN_ROWS} rows come at once (decoding: ggml's integer dot products, the numbers llama.cpp
- * computes) and float activations in larger batches
+ * <p>Quantized weights meet 8-bit activations when fewer than {@link #FLOAT_BATCH_MIN_ROWS} rows come at once
+ * (decoding: ggml's integer dot products, the numbers llama.cpp computes) and float activations in larger batches
  * (prompts), in slices of {@link #FLOAT_BATCH_SLICE} rows: dequantizing a 4-row panel once for all tokens of a slice
  * outruns one integer dot per token and row from 4 rows on (Q4_0 8192x2048, GFLOP per CPU-second on 2 threads:
  * T=4 55 vs 30, T=16 83 vs 27, T=128 124 vs 35; Q8_0 110 vs 39 and Q4_K 101 vs 21 at T=128), and slices of 128 keep
@@ -103,24 +102,13 @@ public final class Linear implements AutoCloseable {
             sgemm.gemm(out, outOff, rows, x, 0, cols, 1, Sgemm.Operand.of(w, true), T, rows, cols);
             return;
         }
-        if (int8Activations(type, T)) {
+        if (type.isQuantized() && T < FLOAT_BATCH_MIN_ROWS) {
             matMulInt8.matMul(out, outOff, w, x, 0, T);
             return;
         }
         for (int t0 = 0; t0 < T; t0 += FLOAT_BATCH_SLICE) {
             matMul.matMul(out, outOff + t0 * rows, w, x, t0 * cols, Math.min(FLOAT_BATCH_SLICE, T - t0));
         }
-    }
-
-    /**
-     * Whether {@code T} rows of activations meet weights of {@code type} as 8-bit integers (ggml's arithmetic) rather
-     * than as floats. Q8_0 takes float activations even for one token: its weights are already bytes, so the float
-     * path costs one conversion per weight and streams the row at the memory's pace (MatVecBenchmark, 8192 x 2048,
-     * 2 threads, machine otherwise idle: 31.3 GB/s float vs 20.7 GB/s int8), while the 4-bit types are bound by their
-     * unpacking and gain from integer products (Q4_0 17.5 vs 16.5, Q4_K 11.0 vs 8.9 GB/s).
-     */
-    static boolean int8Activations(GGMLType type, int T) {
-        return type.isQuantized() && type != GGMLType.Q8_0 && T < FLOAT_BATCH_MIN_ROWS;
     }
 
     /**

@@ -24,7 +24,7 @@ class LinearTest {
         int rows = 72, cols = 96;
         SplittableRandom r = new SplittableRandom(3);
         try (Linear linear = new Linear(2)) {
-            for (GGMLType type : new GGMLType[] {GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0, GGMLType.Q4_0}) {
+            for (GGMLType type : new GGMLType[] {GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0}) {
                 float[] v = new float[rows * cols];
                 for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
                 Tensor w = type == GGMLType.F32 ? Tensor.ofFloats("w", v, cols, rows) : Tensor.quantize("w", type, v, cols, rows);
@@ -51,11 +51,9 @@ class LinearTest {
                             worst = Math.max(worst, err);
                         }
                     }
-                    // Q4_0 weights take 8-bit activations below FLOAT_BATCH_MIN_ROWS rows (ggml's int8 path): the error is
+                    // Q8_0 weights take 8-bit activations below FLOAT_BATCH_MIN_ROWS rows (ggml's int8 path): the error is
                     // then the activation quantization's (1/127 of a block's largest value); float activations otherwise
-                    double tol = Linear.int8Activations(type, T) ? 1e-2 : 1e-5;
-                    assertThat(Linear.int8Activations(type, T)).as("%s T=%d takes 8-bit activations", type, T)
-                            .isEqualTo(type == GGMLType.Q4_0 && T < Linear.FLOAT_BATCH_MIN_ROWS);
+                    double tol = type == GGMLType.Q8_0 && T < Linear.FLOAT_BATCH_MIN_ROWS ? 1e-2 : 1e-5;
                     assertThat(worst).as("%s T=%d: max error relative to sum |terms|", type, T).isLessThan(tol);
                     assertThat(out[off - 1]).as("before the output").isEqualTo(42f);
                     assertThat(out[off + T * rows]).as("after the output").isEqualTo(42f);
