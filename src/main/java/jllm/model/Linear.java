@@ -27,7 +27,10 @@ import jllm.tensor.kernels.WorkerPool;
  * (prompts), in slices of {@link #FLOAT_BATCH_SLICE} rows: dequantizing a 4-row panel once for all tokens of a slice
  * outruns one integer dot per token and row from 4 rows on (Q4_0 8192x2048, GFLOP per CPU-second on 2 threads:
  * T=4 55 vs 30, T=16 83 vs 27, T=128 124 vs 35; Q8_0 110 vs 39 and Q4_K 101 vs 21 at T=128), and slices of 128 keep
- * the slice's activations in cache (T=512 in one piece: 72). The issue's rule: 8-bit activations where that wins.
+ * the slice's activations in cache (T=512 in one piece: 72). From {@link #SGEMM_MIN_ROWS} rows on, quantized weights
+ * go through {@link Sgemm} like the float ones, dequantized a packed panel at a time (pp512 on the 1B Q4_0 file,
+ * 2 threads: 0.021 vs 0.028 CPU-seconds per token with the 128-row slices). The issue's rule: 8-bit activations
+ * where that wins.
  */
 public final class Linear implements AutoCloseable {
     /** Work for item i on worker {@code worker} (0 is the calling thread). */
@@ -95,9 +98,9 @@ public final class Linear implements AutoCloseable {
             throw new IllegalArgumentException(w.name() + ": output needs " + rows + " x " + T + " floats at offset " + outOff
                     + " but the array has " + out.length);
         }
-        // F32/BF16 batches (training) always take Sgemm (its fixed summation order keeps resumes bit-exact); F16
-        // batches from SGEMM_MIN_ROWS rows on, where it outruns MatMul's panels.
-        if (T > 1 && (type == GGMLType.F32 || type == GGMLType.BF16) || T >= SGEMM_MIN_ROWS && type == GGMLType.F16) {
+        // F32/BF16 batches (training) always take Sgemm (its fixed summation order keeps resumes bit-exact); F16 and
+        // quantized batches from SGEMM_MIN_ROWS rows on, where it outruns MatMul's panels.
+        if (T > 1 && (type == GGMLType.F32 || type == GGMLType.BF16) || T >= SGEMM_MIN_ROWS) {
             java.util.Arrays.fill(out, outOff, outOff + T * rows, 0f);
             sgemm.gemm(out, outOff, rows, x, 0, cols, 1, Sgemm.Operand.of(w, true), T, rows, cols);
             return;
