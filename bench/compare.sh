@@ -2,7 +2,7 @@
 # Runs jllm bench and llama.cpp's llama-bench alternately on the same GGUF files, several rounds, and prints the
 # ratio table (bench/compare_table.py). Each round runs every file with both engines, the order of the two engines
 # flipping from round to round, so a slow drift of the machine's load hits both alike; ratios are taken within a
-# round and then averaged. Every round also measures the read bandwidth (jllm bench --memory) for the roofline.
+# round and then averaged. Each jllm run also measures the read bandwidth (--memory) for the roofline.
 #
 #   usage: bench/compare.sh            (environment variables below change the defaults)
 #     BENCH_DIR   folder of the llama1b-<TYPE>.gguf files (bench/make_files.sh)    default /work/benchfiles
@@ -49,11 +49,12 @@ run() {
   echo "compare: $name done (load before: $(cat "$out/$name.load"))" >&2
 }
 
+# jllm's run ends with its --memory test (after it has read its peak RSS): the read bandwidth a minute from the
+# llama.cpp run, which on a shared host moves by up to 2x over an hour, is the roofline of both
 for ((r = 1; r <= rounds; r++)); do
-  run "mem-$r" "$jllm" bench --memory -t "$threads" --json
   for t in $types; do
     f="$dir/llama1b-$t.gguf"
-    jl=(run "jllm-$t-$r" "$jllm" bench -m "$f" -p "$p" -n "$n" -t "$threads" -r "$reps" --json)
+    jl=(run "jllm-$t-$r" "$jllm" bench -m "$f" -p "$p" -n "$n" -t "$threads" -r "$reps" --json --memory)
     lc=(run "llama-$t-$r" "$llama_bench" -m "$f" -p "$p" -n "$n" -t "$threads" -r "$reps" -o json)
     if (( r % 2 == 1 )); then "${jl[@]}"; "${lc[@]}"; else "${lc[@]}"; "${jl[@]}"; fi
   done

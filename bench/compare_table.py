@@ -5,9 +5,10 @@ usage: bench/compare_table.py OUT_DIR
 
 Per file and test, each round gives one jllm and one llama.cpp avg_ts (mean of that run's repetitions); the ratio
 is taken within each round (the two engines ran back to back) and the table shows the mean of those ratios with
-their range. The roofline is that round's best read bandwidth (jllm bench --memory) over the weight bytes one
-generated token reads (jllm's weight_bytes_per_token, the same file for both engines). Peak RSS is /usr/bin/time's
-maximum resident set size of the whole process, the largest over the rounds.
+their range. The roofline is the best read bandwidth of the --memory test that ends jllm's run of that file and round (a
+minute from llama.cpp's run) over the weight bytes one generated token reads (jllm's weight_bytes_per_token, the
+same file for both engines). jllm's peak RSS is its VmHWM read before the bandwidth test; llama.cpp's is
+/usr/bin/time's maximum resident set size; both the largest over the rounds.
 """
 import glob
 import json
@@ -50,10 +51,12 @@ def main(out):
         m = re.match(r"(jllm|llama)-(.+)-(\d+)\.json$", os.path.basename(p))
         if m and os.path.getsize(p) > 0:
             runs[(m.group(1), m.group(2), int(m.group(3)))] = load(p)
-    mem = {}
-    for p in glob.glob(os.path.join(out, "mem-*.json")):
-        r = int(re.search(r"mem-(\d+)\.json$", p).group(1))
-        mem[r] = load(p)[0]["best_gbs"]
+    mem = {}  # (type, round) -> GB/s of the --memory test that ended jllm's run
+    for (engine, t, r), rows in runs.items():
+        if engine == "jllm":
+            for o in rows:
+                if "memory_read_gbs" in o:
+                    mem[(t, r)] = o["memory_read_gbs"]
     loads = []
     for p in glob.glob(os.path.join(out, "*.load")):
         with open(p) as f:
@@ -105,8 +108,8 @@ def main(out):
                     ls.append(lb["avg_ts"])
                 if ja and lb:
                     ratios.append(ja["avg_ts"] / lb["avg_ts"])
-                if ja and test.startswith("tg") and r in mem:
-                    roof = mem[r] * 1e9 / ja["weight_bytes_per_token"]
+                if ja and test.startswith("tg") and (t, r) in mem:
+                    roof = mem[(t, r)] * 1e9 / ja["weight_bytes_per_token"]
                     roofs.append(roof)
                     jf.append(ja["avg_ts"] / roof)
                     if lb:
@@ -124,17 +127,18 @@ def main(out):
         jb, lb = busy("jllm", t), busy("llama", t)
         mem_lines.append("| %s | %.0f | %.0f | %s | %s | %s | %s | %s |" % (
             t, o["file_bytes"] / 2**20, o["kv_cache_bytes"] / 2**20,
-            "%.0f" % (o["peak_rss_bytes"] / 2**20),
+            "%.0f" % (max(pick(runs[k], test_names(runs[k])[-1])["peak_rss_bytes"] for k in runs if k[0] == "jllm" and k[1] == t) / 2**20),
             "%.0f" % (jr / 2**20) if jr else "n/a", "%.0f" % (lr / 2**20) if lr else "n/a",
             "%.2f" % jb if jb is not None else "n/a", "%.2f" % lb if lb is not None else "n/a"))
     print("\n".join(lines))
     print()
-    print("| file | file MiB | jllm KV cache MiB | jllm VmHWM MiB | jllm max RSS MiB | llama.cpp max RSS MiB | jllm cores busy | llama.cpp cores busy |")
+    print("| file | file MiB | jllm KV cache MiB | jllm peak RSS MiB (VmHWM) | jllm max RSS MiB (incl. --memory's 1 GiB) | llama.cpp max RSS MiB | jllm cores busy | llama.cpp cores busy |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(mem_lines))
     print()
     if mem:
-        print("read bandwidth (best pass of jllm bench --memory, 1 GiB): " + ", ".join("round %d %.2f GB/s" % (r, mem[r]) for r in sorted(mem)))
+        print("read bandwidth (best of %s passes of jllm bench --memory over 1 GiB, right after each jllm run): " % "8"
+              + ", ".join("%s/%d %.1f" % (t, r, mem[(t, r)]) for (t, r) in sorted(mem)) + " GB/s")
     if loads:
         print("load average before the runs: mean %.1f, min %.1f, max %.1f (%d runs)" % (statistics.mean(loads), min(loads), max(loads), len(loads)))
     print("rounds: %d; ratio = jllm / llama.cpp within a round, mean (min-max) over rounds" % len(rounds))

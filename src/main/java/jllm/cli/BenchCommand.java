@@ -30,13 +30,37 @@ import picocli.CommandLine.Model.CommandSpec;
  * ({@link Benchmark}), with the same JSON keys ({@code model, type, test, threads, avg_ts, stddev_ts, samples_ts}),
  * plus what llama-bench does not report: peak RSS, the weight bandwidth generation achieved, garbage collections and
  * allocation in the timed runs, and with {@code --memory} the machine's read bandwidth ({@link MemoryBandwidth}) and
- * the fraction of the generation roofline reached.
+ * the fraction of the generation roofline reached. With {@code --train}, training steps instead ({@link TrainBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure prompt processing (pp) and generation (tg) tokens/s like llama-bench; --memory measures read bandwidth.")
+        description = "Measure prompt processing (pp) and generation (tg) tokens/s like llama-bench; --memory measures read bandwidth; "
+                + "--train measures training steps.")
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, description = "Model file (GGUF). Optional with --memory.")
+    /** Timed passes of the bandwidth test; the best one is the roofline's bandwidth. */
+    static final int MEMORY_PASSES = 8;
+
+    @Option(names = {"-m", "--model"}, description = "Model file (GGUF). Optional with --memory. With --train: the model to train "
+            + "(GGUF file, model folder or Hugging Face llama/gpt2 folder) instead of --config.")
     Path model;
+
+    @Option(names = "--train", description = "Measure training steps (AdamW: forward, backward, clipping, update) on random tokens instead of pp/tg.")
+    boolean train;
+
+    @Option(names = "--config", paramLabel = "PRESET", description = "With --train: a randomly initialised model of this shape "
+            + "(default: gpt2-124m; also llama-tiny, llama-3m, llama-15m, gpt2-tiny).")
+    String preset;
+
+    @Option(names = "--vocab", description = "With --train --config: vocabulary size (default: 50257, GPT-2's).")
+    Integer vocab;
+
+    @Option(names = "--seq", description = "With --train: tokens per sequence, T (default: 64).")
+    Integer seq;
+
+    @Option(names = "--mixed-precision", description = "With --train: bf16 weights and matmul operands, fp32 master weights.")
+    boolean mixedPrecision;
+
+    @Option(names = "--recompute", description = "With --train: recompute each block's activations in the backward.")
+    boolean recompute;
 
     @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "Prompt tokens of the pp test; 0 skips it (default: ${DEFAULT-VALUE}).")
     int nPrompt;
@@ -44,19 +68,20 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "Generated tokens of the tg test; 0 skips it (default: ${DEFAULT-VALUE}).")
     int nGen;
 
-    @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "Prompt tokens per forward batch (default: ${DEFAULT-VALUE}, llama-bench's micro-batch).")
-    int batch;
+    @Option(names = {"-b", "--batch"}, description = "Prompt tokens per forward batch (default: 512, llama-bench's micro-batch). "
+            + "With --train: sequences per training step, B (default: 4).")
+    Integer batch;
 
     @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "Worker threads (default: all cores).")
     int threads;
 
-    @Option(names = {"-r", "--repetitions"}, defaultValue = "5", description = "Timed runs per test (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "5", description = "Timed runs per test, or timed steps with --train (default: ${DEFAULT-VALUE}).")
     int repeats;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs per test before the timed ones (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs per test (steps with --train) before the timed ones (default: ${DEFAULT-VALUE}).")
     int warmups;
 
-    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the random tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the random tokens (and of --config's initial weights) (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--json", description = "Print a JSON array with one object per test instead of a table.")
@@ -72,6 +97,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (train) return TrainBench.run(this);
+        for (String o : new String[] {"--config", "--vocab", "--seq", "--mixed-precision", "--recompute"}) {
+            if (given(o)) throw new IllegalArgumentException(o + " goes with --train");
+        }
+        int batch = this.batch != null ? this.batch : 512;
         if (model == null && !memory) throw new IllegalArgumentException("give a model with -m, or --memory for the bandwidth test alone");
         if (repeats <= 0) throw new IllegalArgumentException("-r must be positive, got " + repeats);
         if (warmups < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmups);
@@ -97,7 +127,7 @@ public final class BenchCommand implements Callable<Integer> {
                 if (nGen > 0) results.add(b.generation(nGen, warmups, repeats));
             }
             long peakRss = Benchmark.peakRssBytes();   // before the bandwidth test allocates its buffer
-            MemoryBandwidth.Result mem = memory ? MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, 5) : null;
+            MemoryBandwidth.Result mem = memory ? MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, MEMORY_PASSES) : null;
             for (Benchmark.Result r : results) {
                 ObjectNode o = rows.addObject();
                 o.put("model", facts.name);
@@ -153,7 +183,7 @@ public final class BenchCommand implements Callable<Integer> {
                 if (mem != null) printMemory(out, mem, facts.bytesPerToken, results);
             }
         } else {
-            MemoryBandwidth.Result mem = MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, 5);
+            MemoryBandwidth.Result mem = MemoryBandwidth.measure((long) memoryMiB << 20, nThreads, 1, MEMORY_PASSES);
             if (json) {
                 ObjectNode o = rows.addObject();
                 o.put("test", "memory_read");
@@ -171,6 +201,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** Whether the command line named option {@code name} (any of its aliases). */
+    boolean given(String name) {
+        return spec.commandLine().getParseResult().hasMatchedOption(name);
     }
 
     private static void printMemory(PrintWriter out, MemoryBandwidth.Result mem, long bytesPerToken, List<Benchmark.Result> results) {

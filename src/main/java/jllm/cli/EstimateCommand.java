@@ -15,6 +15,10 @@ import jllm.estimate.Optimizer;
 import jllm.estimate.Roofline;
 import jllm.estimate.TrainingMemory;
 import jllm.estimate.TrainingTime;
+import jllm.model.ModelConfig;
+import jllm.train.LrSchedule;
+import jllm.train.Parameters;
+import jllm.train.TrainConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -152,9 +156,20 @@ public final class EstimateCommand implements Runnable {
         @Option(names = "--gpus-per-node", description = "GPUs per node, for CPU memory per node (default: min(8, GPUs)).") Integer gpusPerNode;
         @Option(names = "--zero-init", negatable = true, defaultValue = "true", fallbackValue = "true",
                 description = "DeepSpeed zero.Init (deepspeed byte model). Default: ${DEFAULT-VALUE}.") boolean zeroInit;
+        @Option(names = "--verify", description = {"Build jllm's trainer (-m FILE.gguf or Hugging Face folder, or --config PRESET), run one step on",
+                "random tokens, and print predicted and trainer-measured bytes side by side: weights, gradients and",
+                "optimizer states to the byte, activations within 10%. Plans what the trainer allocates: fp32 gradients,",
+                "tiled attention, no dropout, one device; --optimizer adamw or sgd (with momentum), --recompute none or full."})
+        boolean verify;
+        @Option(names = "--config", paramLabel = "PRESET", description = {"With --verify: a jllm train preset instead of -m (llama-tiny, llama-3m,",
+                "llama-15m, gpt2-tiny, gpt2-124m); vocabulary --vocab (default: 257, jllm train's byte-level tokenizer)."})
+        String config;
+        @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "Threads for --verify (default: all cores).") int threads;
 
         @Override
         public Integer call() throws Exception {
+            if (verify) return verify();
+            if (config != null) throw new IllegalArgumentException("--config names a jllm train preset for --verify; plan presets with -m");
             ModelSpec m = model.resolve();
             if (pp < 1 || tp < 1) throw new IllegalArgumentException("--tp and --pp must be at least 1");
             int d;
@@ -177,6 +192,72 @@ public final class EstimateCommand implements Runnable {
                     lora, qlora, doubleQuant, largest, perNode, zeroInit, gpu.memory()).estimate();
             output.print(e, spec.commandLine().getOut(), spec.commandLine().getErr());
             return 0;
+        }
+
+        /** The plan for what jllm's trainer allocates, then the trainer's own numbers beside it. */
+        private Integer verify() throws Exception {
+            if (zero != 0 || (dp != null && dp != 1) || (gpus != null && gpus != 1) || tp != 1 || pp != 1 || sp
+                    || offloadOptimizer || offloadParams || qlora || doubleQuant || microBatches != null) {
+                throw new IllegalArgumentException("--verify runs jllm's trainer on one device: drop --zero/--dp/--gpus/--tp/--pp/--sp/"
+                        + "--offload-*/--qlora/--micro-batches");
+            }
+            if (!byteModel.equalsIgnoreCase("auto")) throw new IllegalArgumentException("--verify plans with --byte-model auto, got " + byteModel);
+            if (dtype != null || (gradDtype != null && !gradDtype.equalsIgnoreCase("fp32"))) {
+                throw new IllegalArgumentException("--verify plans what the trainer allocates (fp32 weights, bf16 working copies with "
+                        + "--mixed-precision, fp32 gradients); drop --dtype/--grad-dtype");
+            }
+            if (Boolean.TRUE.equals(dropout)) throw new IllegalArgumentException("jllm's trainer has no dropout; drop --dropout");
+            if (seq < 1 || seq > Integer.MAX_VALUE || batch > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("--verify needs --seq of at least 1 token (and --batch), got --seq " + seq);
+            }
+            Optimizer opt = Optimizer.parse(optimizer);
+            TrainConfig.OptimizerKind kind = switch (opt) {
+                case ADAMW -> TrainConfig.OptimizerKind.ADAMW;
+                case SGD -> TrainConfig.OptimizerKind.SGD;
+                default -> throw new IllegalArgumentException("jllm's trainer has adamw and sgd, not --optimizer " + optimizer);
+            };
+            Recompute rc = recompute(recompute);
+            if (rc == Recompute.SELECTIVE) throw new IllegalArgumentException("jllm's trainer recomputes whole blocks: --recompute none or full");
+            Lora lora = loraRank == null ? null : new Lora(loraRank, Lora.parseTargets(loraTargets));
+            if (lora != null && mixed) {
+                // The planner's LoRA under mixed precision holds the whole frozen base in 16 bits and a 16-bit copy of
+                // the adapters; jllm's LoRA trainer rounds only the base's matrices to bf16 (embeddings and norms stay
+                // as loaded) and computes the adapters from their fp32 values: not comparable byte for byte.
+                throw new IllegalArgumentException("--verify checks LoRA in fp32; drop --mixed-precision with --lora-rank");
+            }
+            Parameters params;
+            ModelSpec m;
+            String name;
+            if (model.params != null) throw new IllegalArgumentException("--verify counts the model's own tensors; drop --params");
+            if (config != null) {
+                if (model.model != null) throw new IllegalArgumentException("give -m MODEL or --config PRESET, not both");
+                Integer v = model.vocab;
+                model.vocab = null;
+                if (model.hasShapeFlags()) throw new IllegalArgumentException("--config PRESET fixes the shape; of the shape flags only --vocab applies");
+                model.vocab = v;
+                ModelConfig c = jllm.train.Presets.get(config, model.vocab != null ? model.vocab : jllm.train.ByteTokenizer.VOCAB);
+                params = Parameters.init(c, 42, mixed);
+                m = ModelSpec.of(TrainVerification.shapeOf(config, c));
+                name = config;
+            } else {
+                java.nio.file.Path p = model.model == null ? null : java.nio.file.Path.of(model.model);
+                if (p == null || !java.nio.file.Files.exists(p)) {
+                    throw new IllegalArgumentException("--verify needs -m FILE.gguf, a jllm model folder or a Hugging Face folder, or --config PRESET");
+                }
+                params = TrainableModel.load(p, mixed).params();
+                // a jllm model folder is planned from its model.gguf, as the trainer loads it
+                boolean folder = java.nio.file.Files.isDirectory(p) && java.nio.file.Files.exists(p.resolve(ModelPaths.FOLDER_MODEL));
+                m = folder ? jllm.estimate.GgufModel.read(ModelPaths.resolve(p)) : model.resolve();
+                name = p.getFileName().toString();
+            }
+            int threads = this.threads > 0 ? this.threads : Runtime.getRuntime().availableProcessors();
+            TrainConfig cfg = new TrainConfig(1, (int) batch, (int) seq, 1, kind, new LrSchedule(LrSchedule.Kind.CONSTANT, 1e-4, 0, 1, 0),
+                    0.1, 0.9, 0.95, 1e-8, 0.9, 1.0, 42, false, mixed, rc == Recompute.FULL, threads);
+            Estimate e = new TrainingMemory(m, mixed ? DataType.BF16 : DataType.FP32, DataType.FP32, mixed, opt, ByteModel.AUTO, 0, 1, 1, 1,
+                    false, rc, true, false, batch, seq, 1, false, false, lora, false, false, 0, 1, true, gpu.memory()).estimate();
+            if (!output.json) output.print(e, spec.commandLine().getOut(), spec.commandLine().getErr());
+            boolean ok = TrainVerification.run(name, params, lora, cfg, e, output.json, spec.commandLine().getOut());
+            return ok ? 0 : Main.EXIT_ERROR;
         }
     }
 

@@ -1,7 +1,6 @@
 package jllm.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -9,12 +8,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import jllm.format.gguf.GGUFFile;
-import jllm.format.gguf.GGUFLlamaMapping;
 import jllm.format.gguf.GGUFValue;
 import jllm.format.hf.HfFolder;
-import jllm.format.hf.HfGpt2Mapping;
 import jllm.format.hf.HfLlamaMapping;
-import jllm.model.LlamaWeights;
 import jllm.model.ModelConfig;
 import jllm.tokenizer.Tokenizer;
 import jllm.tokenizer.Tokenizers;
@@ -78,31 +74,11 @@ public final class TrainCommand implements Callable<Integer> {
                 tokMeta = tokenizerMetadata(f.metadata());
                 name = f.getString("jllm.train.model_name", "jllm model");
             }
-        } else if (model != null && Files.isDirectory(model) && !Files.exists(model.resolve(ModelPaths.FOLDER_MODEL))
-                && HfFolder.isHfFolder(model)) {
-            try (HfFolder hf = HfFolder.open(model)) {
-                ModelConfig c;
-                LlamaWeights w;
-                if (hf.modelType().equals("gpt2")) {
-                    HfGpt2Mapping.Loaded ld = hf.gpt2();
-                    c = ld.config();
-                    w = ld.weights();
-                } else {
-                    HfLlamaMapping.Loaded ld = hf.llama();
-                    c = ld.config().model();
-                    w = ld.weights();
-                }
-                params = Parameters.copyOf(c, w, training.mixedPrecision);
-                tokMeta = hf.tokenizerMetadata();
-                name = model.getFileName() + " (fine-tuned by jllm)";
-            }
         } else if (model != null) {
-            try (GGUFFile f = GGUFFile.open(ModelPaths.resolve(model))) {
-                GGUFLlamaMapping.Loaded ld = GGUFLlamaMapping.load(f);
-                params = Parameters.copyOf(ld.config(), ld.weights(), training.mixedPrecision);
-                tokMeta = tokenizerMetadata(f.metadata());
-                name = f.getString("general.name", "model") + " (fine-tuned by jllm)";
-            }
+            TrainableModel m = TrainableModel.load(model, training.mixedPrecision);
+            params = m.params();
+            tokMeta = m.tokenizerMetadata();
+            name = m.name() + " (fine-tuned by jllm)";
         } else {
             if (tokenizerFile != null) {
                 try (GGUFFile f = GGUFFile.open(tokenizerFile)) {

@@ -38,11 +38,29 @@ import jllm.estimate.Estimate.Unit;
  * @param recompute      none, selective (attention core) or full (everything but layer inputs)
  * @param flashAttention scores never materialised
  * @param dropout        the model trains with dropout (GPT, BERT, T5 do; Llama-family models do not)
+ * <p>Two refinements, both off in the paper's accounting (the 11-argument constructor): {@code residualBytes}, the
+ * bytes of the residual stream (the norms' inputs, each layer's input and the final norm's input), 4 under mixed
+ * precision that adds the residuals in fp32 (PyTorch autocast, jllm) while the other activations are 16-bit; and
+ * {@code workingBytes}, the backward's working set of one layer at a time, which the paper leaves out: the
+ * gradients of that layer's activations (3h + 2 q + 2 kv + 2 or 3 f per token: the norm outputs and residual, Q and
+ * the attention output, K and V, the MLP tensors) and, when the backward computes wider than the activations are
+ * stored ({@code workingBytes > bytes}), the layer's 16-bit matrix and attention operands decoded to that width
+ * (2h + 2 q + 2 kv + 2 or 3 f per token); with full recomputation the recomputed layer is held at that width
+ * instead, and nothing is decoded.
+ *
  * @param bytes          bytes per activation element (2 for 16-bit training, 4 for fp32)
+ * @param residualBytes  bytes per element of the residual stream (the norms' inputs)
+ * @param workingBytes   bytes per element of the backward's one-layer working set; 0: not counted
  */
 public record ActivationMemory(ModelShape shape, long seq, long microBatch, int tp, boolean sp, int pp,
                                long microBatches, Recompute recompute, boolean flashAttention, boolean dropout,
-                               int bytes) {
+                               int bytes, int residualBytes, int workingBytes) {
+
+    /** The paper's accounting: the residual stream at {@code bytes}, the backward's working set not counted. */
+    public ActivationMemory(ModelShape shape, long seq, long microBatch, int tp, boolean sp, int pp, long microBatches,
+                            Recompute recompute, boolean flashAttention, boolean dropout, int bytes) {
+        this(shape, seq, microBatch, tp, sp, pp, microBatches, recompute, flashAttention, dropout, bytes, bytes, 0);
+    }
 
     /** Activation recomputation (checkpointing) policy. */
     public enum Recompute { NONE, SELECTIVE, FULL }
@@ -62,7 +80,7 @@ public record ActivationMemory(ModelShape shape, long seq, long microBatch, int 
         double h = shape.hidden(), q = shape.qDim(), kv = shape.kvDim(), f = shape.ffn();
         double mask = dropout ? 1 : 0;
         int attnBlocks = cross ? 2 : 1;
-        double replicated = sb * h * (attnBlocks * (2.0 * bytes + mask) + 2.0 * bytes + mask);
+        double replicated = sb * h * (attnBlocks * (residualBytes + bytes + mask) + residualBytes + bytes + mask);
         double attentionSplit = sb * ((q + kv) * bytes + kv * bytes + q * bytes);
         double mlpSplit = sb * f * (shape.gatedMlp() ? 3 : 2) * bytes;
         double squared = (double) shape.heads() * seq * seq * microBatch * (bytes + (dropout ? bytes + mask : 0));
@@ -73,10 +91,20 @@ public record ActivationMemory(ModelShape shape, long seq, long microBatch, int 
     /** Bytes of one layer per GPU as stored between forward and backward. */
     double storedPerLayer(boolean cross) {
         if (recompute == Recompute.FULL) {
-            double input = (double) seq * microBatch * shape.hidden() * bytes;
+            double input = (double) seq * microBatch * shape.hidden() * residualBytes;
             return sp ? input / tp : input;
         }
         return layer(cross).perGpu(tp, sp);
+    }
+
+    /** The backward's working set of one layer (see the class comment), 0 when {@code workingBytes} is 0. */
+    double backwardWorkingSet() {
+        if (workingBytes == 0) return 0;
+        double sb = (double) seq * microBatch, h = shape.hidden(), q = shape.qDim(), kv = shape.kvDim(), f = shape.ffn();
+        double mlp = (shape.gatedMlp() ? 3 : 2) * f;
+        double perToken = 3 * h + 2 * q + 2 * kv + mlp;
+        if (workingBytes > bytes && recompute != Recompute.FULL) perToken += 2 * h + 2 * q + 2 * kv + mlp;
+        return sb * perToken * workingBytes / tp;
     }
 
     /** Activation bytes per GPU at the peak, without recording a derivation. */
@@ -114,7 +142,7 @@ public record ActivationMemory(ModelShape shape, long seq, long microBatch, int 
 
         double embedDropout = dropout ? sbh / (sp ? tp : 1) : 0;
         double vocab = shape.arch() == ModelShape.Arch.ENCODER ? 0 : shape.vocab();
-        double output = (double) seq * microBatch * (2.0 * shape.hidden() * bytes + 4.0 * vocab) / tp;
+        double output = (double) seq * microBatch * ((double) shape.hidden() * (residualBytes + bytes) + 4.0 * vocab) / tp;
 
         double first = stageLayers * inFlight + embedDropout * inFlight + (pp == 1 ? output : 0);
         double last = pp == 1 ? first : stageLayers + output;
@@ -124,10 +152,15 @@ public record ActivationMemory(ModelShape shape, long seq, long microBatch, int 
         double working = 0;
         if (recompute == Recompute.FULL) {
             // Backward recomputes one layer at a time, so one layer's full activations are live on top.
+            // ... at the width the backward computes in (workingBytes, when counted).
+            int w = Math.max(bytes, workingBytes);
             working = new ActivationMemory(shape, seq, microBatch, tp, sp, pp, microBatches, Recompute.NONE,
-                    flashAttention, dropout, bytes).storedPerLayer(decLayers > 0);
+                    flashAttention, dropout, w, Math.max(residualBytes, w), 0).storedPerLayer(decLayers > 0);
             n2 += " + " + Units.n(working);
         }
+        double backward = backwardWorkingSet();
+        if (backward > 0) n2 += " + " + Units.n(backward);
+        working += backward;
         long total = Math.round(peak + working);
         if (e == null) return total;
         e.step(recompute == Recompute.FULL ? "act_total_full" : "act_total", n2, "activations_bytes", total,

@@ -30,9 +30,13 @@ final class ModelStates {
         // Weights: full training stores every weight at b.weights; LoRA adds its adapters to the frozen base.
         double weights;
         String wNumbers;
+        // Mixed precision keeps norm weights and biases in fp32 only (they are their own master copy; norms run in
+        // fp32, as under PyTorch autocast and in jllm's trainer): only matrices and embeddings get a 16-bit copy.
+        long vectors = fp32Vectors(b);
         if (t.lora() == null) {
-            weights = params * b.weights();
-            wNumbers = Units.n(params) + " × " + Units.n(b.weights()) + " B";
+            weights = (params - vectors) * b.weights() + vectors * 4.0;
+            wNumbers = Units.n(params - vectors) + " × " + Units.n(b.weights()) + " B"
+                    + (vectors > 0 ? " + " + Units.n(vectors) + " × 4 B" : "");
         } else {
             DataType base = t.qlora() ? (t.doubleQuant() ? DataType.NF4_DQ : DataType.NF4) : t.dtype();
             double frozen = WeightMemory.weightBytes(m, base);
@@ -47,8 +51,8 @@ final class ModelStates {
         e.step("train_grads", Units.n(trainable) + " × " + Units.n(b.grads()) + " B" + mpText + (gDiv > 1 ? " / " + gDiv : ""),
                 "gradients_bytes", grads, Unit.BYTES);
 
-        double master = trainable * b.master() * mp / oDiv;
-        e.step("train_master", Units.n(trainable) + " × " + Units.n(b.master()) + " B" + mpText + (oDiv > 1 ? " / " + oDiv : ""),
+        double master = (trainable - vectors) * b.master() * mp / oDiv;
+        e.step("train_master", Units.n(trainable - vectors) + " × " + Units.n(b.master()) + " B" + mpText + (oDiv > 1 ? " / " + oDiv : ""),
                 "master_weights_bytes", master, Unit.BYTES);
         if (b.master() > 0) e.note("master_copy", Units.bytes(master));
 
@@ -94,6 +98,21 @@ final class ModelStates {
                     "largest_layer_bytes", t.largestLayerParams() * b.weights(), Unit.BYTES);
         }
         return new double[] {onGpu, gather};
+    }
+
+    /**
+     * Parameters of the norm and bias vectors that stay fp32 under mixed precision (full training of a known shape
+     * with the auto byte model and a 16-bit working copy), else 0.
+     */
+    private long fp32Vectors(Bytes b) {
+        ModelSpec m = t.model();
+        if (t.byteModel() != ByteModel.AUTO || t.lora() != null || !t.mixedPrecision() || b.master() == 0
+                || !m.hasShape() || m.paramsOverridden()) {
+            return 0;
+        }
+        long n = 0;
+        for (ModelShape.Tensor x : m.shape().tensors()) if (x.kind() == ModelShape.Kind.VECTOR) n += x.elements();
+        return n;
     }
 
     private double optimizerBytes(long trainable, Bytes b) {

@@ -145,9 +145,15 @@ public record TrainingMemory(ModelSpec model, DataType dtype, DataType gradDtype
         return mixedPrecision || qlora || dtype.bits() <= 16 ? 2 : 4;
     }
 
+    /**
+     * The activations: {@link #activationBytes} per element; under mixed precision the residual stream in fp32 and
+     * the backward computing in fp32 (its one-layer working set: activation gradients and the decoded 16-bit
+     * operands); otherwise the residual stream and the working set at the activations' width.
+     */
     ActivationMemory activations(ModelShape s, long b) {
-        return new ActivationMemory(s, seq, b, tp, sp, pp, microBatches, recompute, flashAttention, dropout,
-                activationBytes());
+        int act = activationBytes();
+        int wide = mixedPrecision ? 4 : act;
+        return new ActivationMemory(s, seq, b, tp, sp, pp, microBatches, recompute, flashAttention, dropout, act, wide, wide);
     }
 
     /**

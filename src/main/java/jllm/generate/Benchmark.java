@@ -124,7 +124,14 @@ public final class Benchmark {
         if (repeats <= 0) throw new IllegalArgumentException("repetitions must be positive, got " + repeats);
     }
 
-    private static Result measure(String test, int n, int warmups, int repeats, Runnable run) {
+    /**
+     * The procedure every test shares (also {@code jllm bench --train}'s steps): {@code warmups} untimed calls of
+     * {@code run}, then {@code repeats} timed ones, each a sample of {@code n} tokens; collections, the calling
+     * thread's allocation and the process CPU time are counted over the timed calls.
+     */
+    public static Result measure(String test, int n, int warmups, int repeats, Runnable run) {
+        if (warmups < 0) throw new IllegalArgumentException("warm-up count must be >= 0, got " + warmups);
+        if (repeats <= 0) throw new IllegalArgumentException("repetitions must be positive, got " + repeats);
         for (int i = 0; i < warmups; i++) run.run();
         long[] ns = new long[repeats];
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

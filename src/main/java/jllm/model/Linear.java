@@ -21,6 +21,16 @@ import jllm.tensor.kernels.WorkerPool;
  * agree with llama.cpp's to within float rounding rather than to the f16 rounding of every activation. The
  * backward does the same with BF16 weights (mixed-precision training): both operands of each product are rounded
  * to bf16, and the sums are float.
+ *
+ * <p>Quantized weights meet 8-bit activations when fewer than {@link #FLOAT_BATCH_MIN_ROWS} rows come at once
+ * (decoding: ggml's integer dot products, the numbers llama.cpp computes) and float activations in larger batches
+ * (prompts), in slices of {@link #FLOAT_BATCH_SLICE} rows: dequantizing a 4-row panel once for all tokens of a slice
+ * outruns one integer dot per token and row from 4 rows on (Q4_0 8192x2048, GFLOP per CPU-second on 2 threads:
+ * T=4 55 vs 30, T=16 83 vs 27, T=128 124 vs 35; Q8_0 110 vs 39 and Q4_K 101 vs 21 at T=128), and slices of 128 keep
+ * the slice's activations in cache (T=512 in one piece: 72). From {@link #SGEMM_MIN_ROWS} rows on, quantized weights
+ * go through {@link Sgemm} like the float ones, dequantized a packed panel at a time (pp512 on the 1B Q4_0 file,
+ * 2 threads: 0.021 vs 0.028 CPU-seconds per token with the 128-row slices). The issue's rule: 8-bit activations
+ * where that wins.
  */
 public final class Linear implements AutoCloseable {
     /** Work for item i on worker {@code worker} (0 is the calling thread). */
@@ -33,6 +43,17 @@ public final class Linear implements AutoCloseable {
     @FunctionalInterface
     public interface RangeTask extends WorkerPool.RangeTask {
     }
+
+    /**
+     * Batches from this many rows on take {@link Sgemm} for float weights. Measured on F16 weights of the Llama-3.2-1B
+     * shapes (GFLOP per CPU-second, 2 threads): at 128 rows about even (8192x2048: MatMul 90, Sgemm 82; 2048x8192: 69
+     * and 84), at 512 rows Sgemm 1.5-2.4x ahead (68 vs 106, 46 vs 111), at 32-64 rows MatMul ahead (73 vs 58).
+     */
+    static final int SGEMM_MIN_ROWS = 128;
+    /** Batches from this many rows on multiply quantized weights with float activations (see the class comment). */
+    static final int FLOAT_BATCH_MIN_ROWS = 4;
+    /** Rows per slice of a float-activation batch against quantized weights. */
+    static final int FLOAT_BATCH_SLICE = 128;
 
     private final WorkerPool pool;
     private final MatMul matMul;      // float path: F32/F16/BF16 weights
@@ -61,23 +82,35 @@ public final class Linear implements AutoCloseable {
         apply(out, 0, w, x, T);
     }
 
-    /** out[outOff ..] (T, w.rows) = x (T, w.cols) W^T. */
+    /**
+     * out[outOff ..] (T, w.rows) = x (T, w.cols) W^T. Float weights (F32, F16, BF16) in batches of at least
+     * {@link #SGEMM_MIN_ROWS} rows go through the cache-blocked {@link Sgemm} (packed weight panels), the rest through
+     * {@link MatMul} (a fused dequantize-dot per row for one token, 4-row panels times all T tokens otherwise).
+     */
     public void apply(float[] out, int outOff, Tensor w, float[] x, int T) {
         GGMLType type = w.type();
         if (type == GGMLType.F16 || type == GGMLType.BF16) {
             rounded = round(rounded, type, x, T * w.cols());
             x = rounded;
         }
-        if (T > 1 && (type == GGMLType.F32 || type == GGMLType.BF16)) {
-            int rows = w.rows(), cols = w.cols();
-            if (outOff < 0 || outOff + (long) T * rows > out.length) {
-                throw new IllegalArgumentException(w.name() + ": output needs " + rows + " x " + T + " floats at offset " + outOff
-                        + " but the array has " + out.length);
-            }
+        int rows = w.rows(), cols = w.cols();
+        if (outOff < 0 || outOff + (long) T * rows > out.length) {
+            throw new IllegalArgumentException(w.name() + ": output needs " + rows + " x " + T + " floats at offset " + outOff
+                    + " but the array has " + out.length);
+        }
+        // F32/BF16 batches (training) always take Sgemm (its fixed summation order keeps resumes bit-exact); F16 and
+        // quantized batches from SGEMM_MIN_ROWS rows on, where it outruns MatMul's panels.
+        if (T > 1 && (type == GGMLType.F32 || type == GGMLType.BF16) || T >= SGEMM_MIN_ROWS) {
             java.util.Arrays.fill(out, outOff, outOff + T * rows, 0f);
             sgemm.gemm(out, outOff, rows, x, 0, cols, 1, Sgemm.Operand.of(w, true), T, rows, cols);
-        } else {
-            (type.isQuantized() ? matMulInt8 : matMul).matMul(out, outOff, w, x, 0, T);
+            return;
+        }
+        if (type.isQuantized() && T < FLOAT_BATCH_MIN_ROWS) {
+            matMulInt8.matMul(out, outOff, w, x, 0, T);
+            return;
+        }
+        for (int t0 = 0; t0 < T; t0 += FLOAT_BATCH_SLICE) {
+            matMul.matMul(out, outOff + t0 * rows, w, x, t0 * cols, Math.min(FLOAT_BATCH_SLICE, T - t0));
         }
     }
 

@@ -76,7 +76,7 @@ public final class LlamaModel {
 
     /** Activation buffers for inference batches of up to {@code maxBatch} tokens (allocated once). */
     public State newState(int maxBatch) {
-        return new State(config, State.Mode.INFERENCE, 1, maxBatch, linear.threads(), lora);
+        return new State(config, State.Mode.INFERENCE, 1, maxBatch, linear.threads(), lora, false);
     }
 
     /**
@@ -84,7 +84,16 @@ public final class LlamaModel {
      * {@code recompute} only each block's input (activation checkpointing, Chen et al. 2016).
      */
     public State newTrainingState(int B, int T, boolean recompute) {
-        return new State(config, recompute ? State.Mode.RECOMPUTE : State.Mode.TRAINING, B, T, linear.threads(), lora);
+        return newTrainingState(B, T, recompute, false);
+    }
+
+    /**
+     * As {@link #newTrainingState(int, int, boolean)}; with {@code bf16} (mixed-precision training) the operands of
+     * the matrix products and of attention are rounded to bfloat16 in the forward, and what the backward reads of
+     * them is kept as bfloat16 (half the bytes); see {@link State}.
+     */
+    public State newTrainingState(int B, int T, boolean recompute, boolean bf16) {
+        return new State(config, recompute ? State.Mode.RECOMPUTE : State.Mode.TRAINING, B, T, linear.threads(), lora, bf16);
     }
 
     /**
@@ -168,6 +177,7 @@ public final class LlamaModel {
                 g == null ? null : g.outputNorm, g == null ? null : g.outputNormBias, N);
         for (int l = c.nLayers() - 1; l >= lowest; l--) {
             if (s.mode == State.Mode.RECOMPUTE) block(l, s.B, s.T, 0, null, s);
+            if (s.saved != null) s.restore(l, linear);
             blockBackward(l, s, g);
         }
         if (g == null) return;
@@ -219,6 +229,7 @@ public final class LlamaModel {
 
         // h = norm(x); q, k, v projections                         (N, qDim), (N, kvDim), (N, kvDim)
         norm(ln1, s.ln1Mean[l], s.ln1Rstd[l], s.res[l], w.attnNorm()[l], at(w.attnNormBias(), l), N);
+        if (s.half) roundBf16(ln1, N * dim);
         project(Projection.Q, l, q, ln1, N, s);
         project(Projection.K, l, k, ln1, N, s);
         project(Projection.V, l, v, ln1, N, s);
@@ -236,6 +247,11 @@ public final class LlamaModel {
                 rr.s = null;
             }
         }
+        if (s.half) {
+            roundBf16(q, N * c.qDim());
+            roundBf16(k, N * kvDim);
+            roundBf16(v, N * kvDim);
+        }
         // inference: append k, v to the cache at their positions; training: attend to the batch's own keys
         float[] keys = k, values = v;
         if (cache != null) {
@@ -252,6 +268,7 @@ public final class LlamaModel {
         } finally {
             ah.set(null, null, null, null, null, 0, 0, false, null);
         }
+        if (s.half) roundBf16(s.att[l], N * c.qDim());
         // x = x + att Wo^T (+bo)                                    (N, dim)
         project(Projection.O, l, s.tmp, s.att[l], N, s);
         add(s.mid[l], s.res[l], s.tmp, N * dim);
@@ -259,9 +276,14 @@ public final class LlamaModel {
         // h = norm(x); x = x + mlp(h)                               (N, ffn) -> (N, dim)
         float[] ln2 = s.ln2[l], up = s.up[l], hid = s.hid[l];
         norm(ln2, s.ln2Mean[l], s.ln2Rstd[l], s.mid[l], w.ffnNorm()[l], at(w.ffnNormBias(), l), N);
+        if (s.half) roundBf16(ln2, N * dim);
         project(Projection.UP, l, up, ln2, N, s);
         boolean swiglu = c.mlp() == Mlp.SWIGLU;
         if (swiglu) project(Projection.GATE, l, s.gate[l], ln2, N, s);
+        if (s.half) {
+            roundBf16(up, N * c.ffnDim());
+            if (swiglu) roundBf16(s.gate[l], N * c.ffnDim());
+        }
         Gating gt = gating;
         gt.hid = hid;
         gt.gate = swiglu ? s.gate[l] : null;
@@ -271,8 +293,17 @@ public final class LlamaModel {
         } finally {
             gt.hid = gt.gate = gt.up = null;
         }
+        if (s.half) roundBf16(hid, N * c.ffnDim());
         project(Projection.DOWN, l, s.tmp, hid, N, s);
         add(s.res[l + 1], s.mid[l], s.tmp, N * dim);
+        if (s.saved != null) s.save(l, linear);
+    }
+
+    /** a[0, n) rounded to bfloat16 values in place (round to nearest even), on the pool's threads. */
+    private void roundBf16(float[] a, int n) {
+        linear.parallelRange(n, (from, to, worker) -> {
+            for (int i = from; i < to; i++) a[i] = Float.intBitsToFloat(jllm.tensor.Quantize.floatToBf16(a[i]) << 16);
+        });
     }
 
     /** Backward of block l: on entry s.dA = dL/d res[l+1], on exit dL/d res[l]. */
@@ -509,6 +540,17 @@ public final class LlamaModel {
      *   logits (N, vocab) for training, (vocab) for inference (the last row only; all rows go to the caller's array)
      * </pre>
      * Inference aliases: res = mid = x; tmp = ln1 = ln2 = lnf; hid = gate (SwiGLU) or up (GELU).
+     *
+     * <p>Mixed precision ({@code bf16}, training only; Micikevicius et al. 2018, with bfloat16 as in Kalamkar et al.
+     * 2019): the operands of the matrix products and of attention, ln1, ln2, q, k, v, att, up, gate and hid, are
+     * rounded to bfloat16 in the forward (products with bf16 weights round their inputs to bf16 anyway, so this
+     * changes nothing there; attention and the MLP activation then see the values the backward will see). Without recomputation
+     * they are kept per layer as bfloat16 ({@code saved}, 2 bytes per element) and computed in one float32 set that
+     * every layer shares; the backward decodes layer l's copies into that set before its block's backward (exact:
+     * the values are bf16 already). Kept in float32, because their precision matters or they are small: the block
+     * inputs res and mid (the residual stream, which the norms' backward reads and which accumulates every block's
+     * output), the norm statistics, attention's log-sum-exp, the logits and the loss rows (cross-entropy over the
+     * vocabulary in float32), and the backward's gradient buffers.
      */
     public static final class State {
         /** What the state keeps. */
@@ -523,32 +565,39 @@ public final class LlamaModel {
         final Attention.Scratch[] scratch;
         final float[] dA, dB, dLn, dq, dk, dv, dAtt, dUp, dGate, dHid;
         final LoRALinear.Scratch lora; // null without an adapter
-        private long floats;
+        final boolean half;            // mixed precision: matmul and attention operands rounded to bf16
+        final BF16Activations saved;   // bf16 copies of ln1 ln2 q k v att up gate hid per layer, or null
+        private long bytes;
 
-        State(ModelConfig c, Mode mode, int B, int T, int threads, LoRA adapter) {
+        State(ModelConfig c, Mode mode, int B, int T, int threads, LoRA adapter, boolean bf16) {
             if (B <= 0 || T <= 0) throw new IllegalArgumentException("batch " + B + " x " + T + " must be positive");
+            if (bf16 && mode == Mode.INFERENCE) throw new IllegalArgumentException("bf16 activations are a training mode");
             this.mode = mode;
+            this.half = bf16;
             this.B = B;
             this.T = T;
             this.rows = Math.multiplyExact(B, T);
             int L = c.nLayers(), N = rows, dim = c.dim(), ffn = c.ffnDim();
             boolean perLayer = mode == Mode.TRAINING, train = mode != Mode.INFERENCE;
             boolean swiglu = c.mlp() == Mlp.SWIGLU;
+            boolean f32PerLayer = perLayer && !bf16; // the bf16-kept buffers: float32 per layer, or one shared set
             res = layers(L + 1, N * dim, train);
             mid = train ? layers(L, N * dim, perLayer) : res;
             float[] shared = train ? null : alloc(N * dim);
-            ln1 = train ? layers(L, N * dim, perLayer) : fill(L, shared);
-            ln2 = train ? layers(L, N * dim, perLayer) : fill(L, shared);
+            ln1 = train ? layers(L, N * dim, f32PerLayer) : fill(L, shared);
+            ln2 = train ? layers(L, N * dim, f32PerLayer) : fill(L, shared);
             tmp = train ? alloc(N * dim) : shared;
             lnf = train ? alloc(N * dim) : shared;
-            q = layers(L, N * c.qDim(), perLayer);
-            k = layers(L, N * c.kvDim(), perLayer);
-            v = layers(L, N * c.kvDim(), perLayer);
-            att = layers(L, N * c.qDim(), perLayer);
+            q = layers(L, N * c.qDim(), f32PerLayer);
+            k = layers(L, N * c.kvDim(), f32PerLayer);
+            v = layers(L, N * c.kvDim(), f32PerLayer);
+            att = layers(L, N * c.qDim(), f32PerLayer);
             lse = layers(L, N * c.nHeads(), perLayer);
-            up = layers(L, N * ffn, perLayer);
-            gate = swiglu ? layers(L, N * ffn, perLayer) : null;
-            hid = train ? layers(L, N * ffn, perLayer) : swiglu ? gate : up;
+            up = layers(L, N * ffn, f32PerLayer);
+            gate = swiglu ? layers(L, N * ffn, f32PerLayer) : null;
+            hid = train ? layers(L, N * ffn, f32PerLayer) : swiglu ? gate : up;
+            saved = perLayer && bf16 ? new BF16Activations(kept(), L) : null;
+            if (saved != null) bytes += saved.bytes();
             ln1Mean = layers(L, N, perLayer);
             ln1Rstd = layers(L, N, perLayer);
             ln2Mean = layers(L, N, perLayer);
@@ -565,7 +614,7 @@ public final class LlamaModel {
             scratch = new Attention.Scratch[threads];
             for (int i = 0; i < threads; i++) {
                 scratch[i] = new Attention.Scratch(c.headDim());
-                floats += scratch[i].floats();
+                bytes += Float.BYTES * scratch[i].floats();
             }
             dA = train ? alloc(N * dim) : null;
             dB = train ? alloc(N * dim) : null;
@@ -578,12 +627,25 @@ public final class LlamaModel {
             dGate = train && swiglu ? alloc(N * ffn) : null;
             dHid = train ? alloc(N * ffn) : null;
             lora = adapter == null ? null : adapter.newScratch(N, train);  // dropout buffers only for a trained adapter
-            if (lora != null) floats += lora.floats();
+            if (lora != null) bytes += Float.BYTES * lora.floats();
         }
 
         private float[] alloc(int n) {
-            floats += n;
+            bytes += (long) n * Float.BYTES;
             return new float[n];
+        }
+
+        /** The buffers that mixed precision keeps as bf16, in {@code saved}'s order (gate null for GELU). */
+        private float[][][] kept() {
+            return new float[][][] {ln1, ln2, q, k, v, att, up, gate, hid};
+        }
+
+        void save(int l, Linear pool) {
+            saved.save(l, kept(), pool);
+        }
+
+        void restore(int l, Linear pool) {
+            saved.restore(l, kept(), pool);
         }
 
         private float[][] layers(int n, int size, boolean distinct) {
@@ -605,7 +667,7 @@ public final class LlamaModel {
 
         /** Bytes of all the buffers this state allocated (each aliased buffer once), for the planner's --verify. */
         public long bytes() {
-            return floats * Float.BYTES;
+            return bytes;
         }
     }
 }

@@ -53,33 +53,49 @@ public final class Sizes {
 
     /**
      * Bytes of the activations a training step keeps (jllm.model.LlamaModel.State in its training modes), for B
-     * sequences of T tokens, N = B*T rows, L layers, float32. Per layer (every layer, or with {@code recompute} one
-     * shared set that each block's backward refills by running the block again):
+     * sequences of T tokens, N = B*T rows, L layers. Per layer (every layer, or with {@code recompute} one shared set
+     * that each block's backward refills by running the block again):
      * <pre>
      *   mid, ln1, ln2 (3 dim)  q, att (2 qDim)  k, v (2 kvDim)  lse (nHeads)  up, hid (+ gate) (2 or 3 ffnDim)
-     *   norm statistics (4)                                                  -- per row
+     *   norm statistics (4)                                                  -- per row, float32
      * </pre>
      * plus the block inputs res[0..L] (L+1 times N dim), the final norm (dim + 2 per row), the logits (vocab per
      * row), the loss rows (2 per row), the backward's gradient buffers (3 dim + 2 qDim + 2 kvDim + 2 or 3 ffnDim per
      * row, shared by all layers), the RoPE angle table (T ropeDim), and per thread a position row (dim) and an
-     * attention tile (16 x 64 + 32 + 16 headDim).
+     * attention tile (16 x 64 + 32 + 16 headDim), all float32.
+     *
+     * <p>With {@code bf16} (mixed precision) and without recomputation, the operands of the products and of
+     * attention, ln1, ln2, q, k, v, att, up, hid (+ gate), are kept per layer in bfloat16 (2 bytes) and computed in
+     * one float32 set shared by the layers; mid, lse and the norm statistics stay float32 per layer:
+     * <pre>
+     *   per layer:  (dim + nHeads + 4) * 4  +  (2 dim + 2 qDim + 2 kvDim + (2 or 3) ffnDim) * 2   bytes per row
+     *   once:       (2 dim + 2 qDim + 2 kvDim + (2 or 3) ffnDim) * 4                             bytes per row
+     * </pre>
+     * With recomputation the one per-layer set is float32 either way.
      */
     public static long trainingActivationBytes(int nLayers, int dim, int qDim, int kvDim, int nHeads, int headDim,
                                                int ffnDim, boolean gatedMlp, long vocab, int ropeDim, int B, int T,
-                                               boolean recompute, int threads) {
+                                               boolean recompute, boolean bf16, int threads) {
         long N = (long) B * T;
-        long layerSets = recompute ? 1 : nLayers;
         long ffnBufs = gatedMlp ? 3 : 2;
-        long perLayerRow = 3L * dim + 2L * qDim + 2L * kvDim + nHeads + ffnBufs * ffnDim + 4;
-        long floats = layerSets * N * perLayerRow
-                + (nLayers + 1L) * N * dim                     // block inputs
+        long halvable = 2L * dim + 2L * qDim + 2L * kvDim + ffnBufs * ffnDim; // ln1 ln2 q att k v up hid (gate)
+        long f32PerLayer = dim + nHeads + 4;                                   // mid, lse, norm statistics
+        long layerBytes;
+        if (recompute) {
+            layerBytes = N * (f32PerLayer + halvable) * Float.BYTES;
+        } else if (bf16) {
+            layerBytes = nLayers * N * (f32PerLayer * Float.BYTES + halvable * 2) + N * halvable * Float.BYTES;
+        } else {
+            layerBytes = nLayers * N * (f32PerLayer + halvable) * Float.BYTES;
+        }
+        long floats = (nLayers + 1L) * N * dim                     // block inputs
                 + N * (2L * dim + 2)                           // tmp, final norm output, its statistics
                 + N * vocab                                    // logits (then their gradient, in place)
                 + 2 * N                                        // per-row loss and log-sum-exp
                 + N * (3L * dim + 2L * qDim + 2L * kvDim + ffnBufs * ffnDim) // backward buffers
                 + (long) T * ropeDim                           // RoPE cos and sin table
                 + (long) threads * (dim + 16 * 64 + 32 + 16L * headDim);
-        return floats * Float.BYTES;
+        return layerBytes + floats * Float.BYTES;
     }
 
     /**

@@ -213,7 +213,8 @@ public final class Tokenizers {
             for (int i = 0; i < lines.length; i++) {
                 int space = lines[i].indexOf(' ', 1);
                 if (space < 0) throw error("metadata '" + P + "merges'[" + i + "] = '" + lines[i] + "' is not 'left right'");
-                ranks.putIfAbsent(BytePairEncoder.key(lines[i].substring(0, space), lines[i].substring(space + 1)), i);
+                // the line is already the key "left right" (BytePairEncoder.key): no copy of 10^5 strings
+                ranks.putIfAbsent(lines[i], i);
             }
             return ranks;
         }

@@ -4,8 +4,9 @@ import java.util.Locale;
 
 /**
  * The bytes a LoRA training run holds, by category (Hu et al. 2021, Sec. 4.2: the frozen base has no gradients and
- * no optimizer state), computed with {@link jllm.sizes.Sizes} (the functions the planner, {@code jllm estimate train
- * --lora-rank}, uses) and checked against what the trainer actually allocated.
+ * no optimizer state): measured from what the trainer allocated ({@link LoraTrainer#memory}) or predicted from the
+ * shapes with {@link jllm.sizes.Sizes} ({@link LoraTrainer#predict}); {@code jllm estimate train --lora-rank R
+ * --verify} compares the measured ones with the planner's.
  *
  * @param trainableParams the adapter's scalars: r (in + out) per adapted layer
  * @param baseWeights     the frozen base as the trainer holds it (stored types; quantized matrices dequantized for the

@@ -46,7 +46,7 @@ public final class LoraTrainer implements AutoCloseable {
         this.base = frozen(c, base, cfg.mixedPrecision());
         this.linear = new Linear(cfg.threads());
         this.model = new LlamaModel(c, this.base, linear, lora);
-        this.state = model.newTrainingState(cfg.batch(), cfg.seq(), cfg.recompute());
+        this.state = model.newTrainingState(cfg.batch(), cfg.seq(), cfg.recompute(), cfg.mixedPrecision());
         for (LoRA.Param p : lora.parameters()) entries.add(new Parameters.Entry(p.name(), p.value(), p.grad(), p.ne(), true));
         this.optimizer = switch (cfg.optimizer()) {
             case ADAMW -> new AdamW(entries, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay(), linear);
@@ -142,7 +142,7 @@ public final class LoraTrainer implements AutoCloseable {
         long[] s = Sizes.trainingStateBytes(p, 0, states, false);
         long act = Sizes.trainingActivationBytes(c.nLayers(), c.dim(), c.qDim(), c.kvDim(), c.nHeads(), c.headDim(),
                 c.ffnDim(), c.mlp() == ModelConfig.Mlp.SWIGLU, c.vocab(), c.ropeDim(), cfg.batch(), cfg.seq(),
-                cfg.recompute(), cfg.threads())
+                cfg.recompute(), cfg.mixedPrecision(), cfg.threads())
                 + Sizes.loraScratchBytes((long) cfg.batch() * cfg.seq(), lora.maxIn(), lora.maxOut(), lora.rank(), true, lora.dropout() > 0);
         return new LoraMemoryReport(p, base.storedBytes(), s[0], s[1], s[2], act);
     }

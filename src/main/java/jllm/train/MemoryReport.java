@@ -3,13 +3,15 @@ package jllm.train;
 import java.util.Locale;
 
 /**
- * The bytes a training run holds, by category, computed with {@link jllm.sizes.Sizes} (the functions the planner,
- * {@code jllm estimate train}, uses) and checked against what the trainer actually allocated.
+ * The bytes a training run holds, by category: measured from the arrays the trainer allocated
+ * ({@link Trainer#memory}) or predicted from the shapes with {@link jllm.sizes.Sizes} ({@link Trainer#predict}); the
+ * two agree to the byte, and {@code jllm estimate train --verify} compares the measured ones with the planner's.
  *
  * @param weights     float32 master weights (+ the bf16 working copy with mixed precision)
  * @param gradients   float32 gradients
  * @param optimizer   optimizer state (AdamW: two moments; SGD: one momentum buffer)
- * @param activations activations kept for the backward, the backward's buffers and the logits
+ * @param activations activations kept for the backward (bf16 copies of the matmul and attention operands under
+ *                    mixed precision), the backward's buffers and the logits
  */
 public record MemoryReport(long weights, long gradients, long optimizer, long activations) {
     public long total() {

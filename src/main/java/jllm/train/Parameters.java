@@ -182,8 +182,12 @@ public final class Parameters {
         }
     }
 
-    /** Bytes of the master weights, of the bf16 working copies, and of the gradients. */
-    public long masterBytes() { return count() * Float.BYTES; }
+    /** Bytes of the master weight arrays, of the bf16 working copies, and of the gradient arrays, as allocated. */
+    public long masterBytes() {
+        long n = 0;
+        for (Entry e : entries.values()) n += (long) e.value().length * Float.BYTES;
+        return n;
+    }
 
     public long workingCopyBytes() {
         long n = 0;
@@ -191,5 +195,9 @@ public final class Parameters {
         return n;
     }
 
-    public long gradientBytes() { return count() * Float.BYTES; }
+    public long gradientBytes() {
+        long n = 0;
+        for (Entry e : entries.values()) n += (long) e.grad().length * Float.BYTES;
+        return n;
+    }
 }

@@ -1,91 +1,131 @@
 package jllm.train;
 
-import java.util.Locale;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import jllm.generate.Benchmark;
+import jllm.model.LlamaWeights;
 import jllm.model.ModelConfig;
 
 /**
- * Training throughput (a benchmark, not a test): full AdamW steps (forward, backward, clipping, update) of a
- * randomly initialised model on random tokens, reported as seconds per step, tokens per second and achieved
- * GFLOP/s. The default is the comparison of issue 5: the GPT-2 124M shape, batch 4 x 64 tokens, float32,
- * 2 threads (llm.c's CPU trainer takes about 4.7 s per step there).
+ * Training throughput (a benchmark, not a test), the workload of {@code jllm bench --train}: full AdamW steps
+ * (forward, backward, global-norm clipping, update) of a model on random tokens, timed step by step with the
+ * procedure of the inference benchmark ({@link Benchmark#measure}: untimed warm-up steps, then one sample per timed
+ * step; mean and sample standard deviation of the per-step tokens/s). Issue 5's comparison is the GPT-2 124M shape,
+ * batch 4 x 64 tokens, float32, 2 threads, against llm.c's CPU trainer ({@code reference/llmc}).
  *
- * <p>FLOPs per step count the matrix products and attention: per token, the forward does
- * {@code 2 (P_matrix + vocab dim) + 4 nLayers dim (T + 1) / 2} (every weight matrix once, the output projection,
- * and QK^T and PV over the (T + 1) / 2 keys a causal row sees on average); the backward twice that.
+ * <p>The optimizer settings are fixed (they do not change the work a step does): AdamW, constant learning rate
+ * 1e-4, betas 0.9 / 0.95, eps 1e-8, weight decay 0.1, gradient clipping at norm 1.
  *
- * <pre>  java --add-modules jdk.incubator.vector -cp jllm.jar jllm.train.TrainBenchmark [steps] [threads] [B] [T] [preset]</pre>
+ * <p><b>FLOPs per step</b> ({@link #flopsPerStep}) count the model's matrix products and attention, not the norms,
+ * activations, softmax, loss or optimizer. With N = the parameters of the blocks' weight matrices (attention
+ * q, k, v, output; MLP up, down and, for SwiGLU, gate), V the vocabulary, C = dim, L = layers, Q = qDim
+ * (heads x head size) and T the sequence length, the forward of one token costs
+ * <pre>  2 (N + V C) + 4 L Q (T + 1) / 2</pre>
+ * (a multiply-add per weight of every block matrix and of the output projection, whether it is tied or not; the
+ * embedding lookups are free; and QK^T plus PV over the (T + 1) / 2 keys a causal row sees on average). The
+ * backward costs twice the forward (a product for the input's gradient and one for the weight's), so a step of
+ * B x T tokens is {@code 3 B T} times the per-token figure. Recomputation ({@code --recompute}) runs the block
+ * forwards again in the backward; that work is not counted, so the achieved GFLOP/s are model FLOPs per second (as
+ * for a model-FLOPs utilisation). nanoGPT's and llm.c's estimate {@code 6 N' + 12 L Q T} per token counts all
+ * parameters and the full T x T attention, so it reads higher on the same step.
  */
 public final class TrainBenchmark {
     private TrainBenchmark() {}
 
     /**
-     * @param cpuSecondsPerStep process CPU time per step (all threads; idle workers spin briefly before parking, which
-     *                          counts): on a machine shared with other work, cpuSecondsPerStep / threads estimates the
-     *                          wall time per step the same run would take with the cores to itself
+     * One benchmark run.
+     *
+     * @param test         {@code train<B>x<T>}
+     * @param timing       the timed steps (tokens = B x T per sample, process CPU time, collections, allocation)
+     * @param flopPerStep  model FLOPs of one step ({@link #flopsPerStep})
+     * @param memory       the bytes the trainer holds (weights, gradients, optimizer state, activations)
+     * @param parameters   trainable parameter count
+     * @param lastLoss     mean loss of the last timed step (random tokens: about ln(vocab) at initialisation)
      */
-    public record Result(String shape, int B, int T, int threads, int steps, double secondsPerStep, double tokensPerSecond,
-                         double gflopPerStep, double gflops, double cpuSecondsPerStep, MemoryReport memory) {
-        @Override
-        public String toString() {
-            return String.format(Locale.ROOT, "%s, batch %d x %d, %d threads, fp32: %.3f s/step, %.1f tokens/s, %.1f GFLOP/step, "
-                    + "%.1f GFLOP/s (%d steps after 1 warm-up); CPU %.3f s/step (%.3f s/step per thread, %.1f GFLOP/s per %d busy threads); %s",
-                    shape, B, T, threads, secondsPerStep, tokensPerSecond, gflopPerStep, gflops, steps, cpuSecondsPerStep,
-                    cpuSecondsPerStep / threads, gflopPerStep / (cpuSecondsPerStep / threads), threads, memory);
+    public record Result(String test, int batch, int seq, int threads, boolean mixedPrecision, boolean recompute,
+                         Benchmark.Result timing, double flopPerStep, MemoryReport memory, long parameters, double lastLoss) {
+        public int tokensPerStep() { return batch * seq; }
+
+        /** Mean seconds per timed step. */
+        public double stepSeconds() { return timing.avgNs() / 1e9; }
+
+        /** Model GFLOP of one step. */
+        public double gflopPerStep() { return flopPerStep / 1e9; }
+
+        /** Achieved model GFLOP/s: FLOPs per step over the mean step time. */
+        public double gflops() { return flopPerStep / 1e9 / stepSeconds(); }
+
+        /**
+         * Process CPU seconds per timed step (all threads; idle workers spin briefly before parking, which counts), or
+         * -1 where unknown. On a machine shared with other work, this / threads estimates the wall time per step the
+         * same run would take with its cores to itself.
+         */
+        public double cpuSecondsPerStep() {
+            return timing.cpuNanos() < 0 ? -1 : timing.cpuNanos() / 1e9 / timing.samplesNs().length;
         }
     }
 
-    private static double cpuSeconds() {
-        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean o ? o.getProcessCpuTime() / 1e9 : Double.NaN;
-    }
-
-    /** Model FLOPs of one training step (forward + backward) of B x T tokens. */
+    /**
+     * Model FLOPs of one training step (forward + backward) of {@code B} sequences of {@code T} tokens: {@code 3 B T}
+     * times the forward's {@code 2 (N + V C) + 4 L Q (T + 1) / 2} per token (see the class comment).
+     */
     public static double flopsPerStep(ModelConfig c, int B, int T) {
-        long matrix = 0;
-        for (var p : jllm.model.LlamaWeights.parameters(c)) {
-            if (p.matrix() && !p.name().contains("embd")) matrix += p.size();
+        if (B <= 0 || T <= 0) throw new IllegalArgumentException("B and T must be positive, got " + B + " and " + T);
+        long blockMatrices = 0;
+        for (LlamaWeights.Param p : LlamaWeights.parameters(c)) {
+            if (p.matrix() && p.name().startsWith("blk.")) blockMatrices += p.size();
         }
-        double perToken = 2.0 * (matrix + (long) c.vocab() * c.dim()) + 4.0 * c.nLayers() * c.qDim() * (T + 1) / 2.0;
+        double perToken = 2.0 * (blockMatrices + (long) c.vocab() * c.dim()) + 4.0 * c.nLayers() * c.qDim() * (T + 1) / 2.0;
         return 3 * perToken * B * T;
     }
 
-    public static Result run(ModelConfig c, String shape, int B, int T, int threads, int steps) {
-        TrainConfig cfg = new TrainConfig(steps + 1, B, T, 1, TrainConfig.OptimizerKind.ADAMW,
-                new LrSchedule(LrSchedule.Kind.CONSTANT, 1e-4, 0, steps + 1, 0), 0.1, 0.9, 0.95, 1e-8, 0.9, 1.0, 1,
-                true, false, false, threads);
-        Parameters p = Parameters.init(c, 1, false);
-        SplittableRandom r = new SplittableRandom(7);
-        Batch.Source random = new Batch.Source() {
-            long pos;
-            public Batch next() {
-                int[] tok = new int[B * T + 1];
-                for (int i = 0; i < tok.length; i++) tok[i] = r.nextInt(c.vocab());
-                pos += B;
-                return new Batch(java.util.Arrays.copyOf(tok, B * T), java.util.Arrays.copyOfRange(tok, 1, B * T + 1), B, T);
-            }
-            public long position() { return pos; }
-            public void seek(long position) { pos = position; }
-        };
-        try (Trainer t = new Trainer(p, cfg)) {
-            t.step(random); // warm-up: JIT compilation, first touch of the buffers
-            long t0 = System.nanoTime();
-            double c0 = cpuSeconds();
-            for (int i = 0; i < steps; i++) t.step(random);
-            double s = (System.nanoTime() - t0) / 1e9 / steps, cpu = (cpuSeconds() - c0) / steps;
-            double flops = flopsPerStep(c, B, T);
-            return new Result(shape, B, T, threads, steps, s, B * T / s, flops / 1e9, flops / 1e9 / s, cpu, t.memory());
+    /**
+     * Trains {@code params} (changing them) for {@code warmups} untimed and {@code repeats} timed steps of {@code B} x
+     * {@code T} random tokens drawn from {@code seed}. Mixed precision follows {@code params}.
+     */
+    public static Result run(Parameters params, int B, int T, int threads, boolean recompute, long seed, int warmups, int repeats) {
+        if (warmups < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmups);
+        if (repeats <= 0) throw new IllegalArgumentException("-r must be positive, got " + repeats);
+        ModelConfig c = params.config();
+        int steps = warmups + repeats;
+        TrainConfig cfg = new TrainConfig(steps, B, T, 1, TrainConfig.OptimizerKind.ADAMW,
+                new LrSchedule(LrSchedule.Kind.CONSTANT, 1e-4, 0, steps, 0), 0.1, 0.9, 0.95, 1e-8, 0.9, 1.0, seed,
+                false, params.mixedPrecision(), recompute, threads);
+        Trainer.predict(c, cfg); // validates the shapes (a learned-position model's context) before any work
+        String test = "train" + B + "x" + T;
+        Batch.Source data = randomTokens(c.vocab(), B, T, seed);
+        double[] loss = {Double.NaN};
+        try (Trainer t = new Trainer(params, cfg)) {
+            Benchmark.Result timing = Benchmark.measure(test, B * T, warmups, repeats, () -> {
+                Trainer.StepResult r = t.step(data);
+                if (!Double.isFinite(r.loss())) throw new IllegalStateException("loss is " + r.loss() + " at step " + r.step());
+                loss[0] = r.loss();
+            });
+            return new Result(test, B, T, threads, params.mixedPrecision(), recompute, timing, flopsPerStep(c, B, T),
+                    t.memory(), params.count(), loss[0]);
         }
     }
 
-    public static void main(String[] args) {
-        int steps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-        int B = args.length > 2 ? Integer.parseInt(args[2]) : 4;
-        int T = args.length > 3 ? Integer.parseInt(args[3]) : 64;
-        String preset = args.length > 4 ? args[4] : "gpt2-124m";
-        ModelConfig c = Presets.get(preset, 50257);
-        System.out.println(run(c, preset, B, T, threads, steps));
+    /** Batches of B x T uniformly random tokens below {@code vocab}; the targets are the same stream one token on. */
+    static Batch.Source randomTokens(int vocab, int B, int T, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        return new Batch.Source() {
+            long pos;
+
+            @Override
+            public Batch next() {
+                int[] tok = new int[B * T + 1];
+                for (int i = 0; i < tok.length; i++) tok[i] = r.nextInt(vocab);
+                pos += B;
+                return new Batch(Arrays.copyOf(tok, B * T), Arrays.copyOfRange(tok, 1, B * T + 1), B, T);
+            }
+
+            @Override
+            public long position() { return pos; }
+
+            @Override
+            public void seek(long position) { pos = position; }
+        };
     }
 }

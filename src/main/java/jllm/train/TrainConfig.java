@@ -12,7 +12,8 @@ package jllm.train;
  * @param weightDecay    AdamW's decoupled decay (SGD: L2), on matrices and embeddings only
  * @param gradClip       global gradient norm limit, 0 for none
  * @param shuffle        false: each step takes the next rows in file order
- * @param mixedPrecision bf16 weights and matmul operands, fp32 master weights, gradients and optimizer state
+ * @param mixedPrecision bf16 weights and matmul operands, fp32 master weights, gradients and optimizer state; the
+ *                       operands the backward reads are kept as bf16 (see jllm.model.LlamaModel.State)
  * @param recompute      keep only each block's input and recompute its activations in the backward
  */
 public record TrainConfig(int steps, int batch, int seq, int accum, OptimizerKind optimizer, LrSchedule schedule,

@@ -12,8 +12,10 @@ import jllm.sizes.Sizes;
  * The training loop's step: for each of {@code accum} micro-batches a forward and a backward of the model (the one
  * the inference path runs), gradients summed with weight 1/accum; then global-norm clipping, the learning rate of
  * the schedule, one optimizer update of the float32 master weights, and (mixed precision) a refresh of the bf16
- * working copy. A step's reported loss is the mean micro-batch loss before its update. Deterministic: the same
- * parameters, optimizer state, step count and batches give the same bits whatever the thread count.
+ * working copy; under mixed precision the activations the backward reads of the matrix products and attention are
+ * kept as bf16 (LlamaModel.State). A step's reported loss is the mean micro-batch loss before its update.
+ * Deterministic: the same parameters, optimizer state, step count and batches give the same bits whatever the thread
+ * count.
  */
 public final class Trainer implements AutoCloseable {
     /** What one step did. */
@@ -46,7 +48,7 @@ public final class Trainer implements AutoCloseable {
         this.entries = params.entries();
         this.linear = new Linear(cfg.threads());
         this.model = new LlamaModel(c, params.weights(), linear);
-        this.state = model.newTrainingState(cfg.batch(), cfg.seq(), cfg.recompute());
+        this.state = model.newTrainingState(cfg.batch(), cfg.seq(), cfg.recompute(), cfg.mixedPrecision());
         this.grads = params.gradients();
         this.optimizer = switch (cfg.optimizer()) {
             case ADAMW -> new AdamW(entries, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay(), linear);
@@ -89,9 +91,13 @@ public final class Trainer implements AutoCloseable {
         return model.forward(b.tokens(), b.targets(), state);
     }
 
-    /** The bytes this run holds, by category; the activations are what the state allocated. */
+    /**
+     * The bytes this run holds, by category, measured from what it allocated: the master weight arrays and the bf16
+     * working copies, the gradient arrays, the optimizer's state arrays, and the activation buffers of the state.
+     */
     public MemoryReport memory() {
-        return memory(params.config(), cfg, params.count(), matrixCount(params), state.bytes());
+        return new MemoryReport(params.masterBytes() + params.workingCopyBytes(), params.gradientBytes(),
+                optimizer.stateBytes(), state.bytes());
     }
 
     /** The planner's prediction of {@link #memory()} from the shapes alone (the same size functions). */
@@ -103,23 +109,13 @@ public final class Trainer implements AutoCloseable {
         }
         long act = Sizes.trainingActivationBytes(c.nLayers(), c.dim(), c.qDim(), c.kvDim(), c.nHeads(), c.headDim(),
                 c.ffnDim(), c.mlp() == ModelConfig.Mlp.SWIGLU, c.vocab(), c.ropeDim(), cfg.batch(), cfg.seq(),
-                cfg.recompute(), cfg.threads());
-        return memory(c, cfg, n, matrices, act);
-    }
-
-    private static MemoryReport memory(ModelConfig c, TrainConfig cfg, long n, long matrices, long activations) {
+                cfg.recompute(), cfg.mixedPrecision(), cfg.threads());
         int states = switch (cfg.optimizer()) {
             case ADAMW -> 2;
             case SGD -> cfg.momentum() > 0 ? 1 : 0;
         };
         long[] s = Sizes.trainingStateBytes(n, matrices, states, cfg.mixedPrecision());
-        return new MemoryReport(s[0], s[1], s[2], activations);
-    }
-
-    private static long matrixCount(Parameters p) {
-        long n = 0;
-        for (Parameters.Entry e : p.entries()) if (e.decay()) n += e.value().length;
-        return n;
+        return new MemoryReport(s[0], s[1], s[2], act);
     }
 
     @Override

@@ -32,15 +32,18 @@ public final class Sgemm {
     /** Depth of a panel: KC * NB floats = 32 KiB, within L1. */
     static final int KC = 8192 / NB;
 
+    /** Floats of a worker's row scratch: a panel's depth plus the blocks a quantized row is dequantized in. */
+    static final int SCRATCH = KC + 2 * 256;
+
     private final WorkerPool pool;
     private final float[][] panels;  // per worker: (KC, NB) packed B
-    private final float[][] scratch; // per worker: (KC) one converted weight row
+    private final float[][] scratch; // per worker: (SCRATCH) one converted weight row
     private final float[][] tiles;   // per worker: (4, NB) a partial tile of C
 
     public Sgemm(WorkerPool pool) {
         this.pool = pool;
         this.panels = new float[pool.threads()][KC * NB];
-        this.scratch = new float[pool.threads()][KC];
+        this.scratch = new float[pool.threads()][SCRATCH];
         this.tiles = new float[pool.threads()][4 * NB];
     }
 
@@ -55,11 +58,16 @@ public final class Sgemm {
             return new Strided(b, off, row, col);
         }
 
-        /** B = W (transposed = false: B(k, j) = W[k][j]) or B = W^T (B(k, j) = W[j][k]), W F32, F16 or BF16. */
+        /**
+         * B = W (transposed = false: B(k, j) = W[k][j]) or B = W^T (B(k, j) = W[j][k]); W F32, F16 or BF16, or, for
+         * B = W^T (the forward product x W^T), any block-quantized type, dequantized a panel at a time.
+         */
         static Operand of(Tensor w, boolean transposed) {
             GGMLType t = w.type();
-            if (t != GGMLType.F32 && t != GGMLType.F16 && t != GGMLType.BF16) {
-                throw new IllegalArgumentException(w.name() + ": Sgemm reads F32, F16 or BF16 weights, not " + t);
+            boolean half = t == GGMLType.F32 || t == GGMLType.F16 || t == GGMLType.BF16;
+            if (!half && !(transposed && t.isQuantized())) {
+                throw new IllegalArgumentException(w.name() + ": Sgemm reads F32, F16 or BF16 weights"
+                        + (transposed ? " or quantized ones" : " (quantized ones only as W^T)") + ", not " + t);
             }
             return new Weight(w, transposed);
         }
@@ -68,7 +76,7 @@ public final class Sgemm {
 
         int cols();
 
-        /** {@code scratch} holds at least {@link #KC} floats. */
+        /** {@code scratch} holds at least {@link #SCRATCH} floats. */
         void pack(float[] dst, float[] scratch, int k0, int kc, int j0, int nb);
     }
 
@@ -94,7 +102,19 @@ public final class Sgemm {
         public int cols() { return transposed ? w.rows() : w.cols(); }
 
         public void pack(float[] dst, float[] scratch, int k0, int kc, int j0, int nb) {
-            long elem = w.type() == GGMLType.F32 ? 4 : 2;
+            GGMLType type = w.type();
+            if (type.isQuantized()) {
+                // B(k, j) = W[j][k] with k in [k0, k0 + kc): dequantize the whole blocks that hold that range (a K-quant
+                // super-block of 256 can straddle two panels of KC), then take the range
+                int bs = type.blockSize;
+                int kb = k0 / bs * bs, ke = Math.min(w.cols(), (k0 + kc + bs - 1) / bs * bs);
+                for (int jj = 0; jj < nb; jj++) {
+                    Dequantize.dequantize(scratch, 0, type, w.data(), (j0 + jj) * w.rowBytes() + (long) (kb / bs) * type.typeSize, ke - kb);
+                    for (int kk = 0; kk < kc; kk++) dst[kk * NB + jj] = scratch[k0 - kb + kk];
+                }
+                return;
+            }
+            long elem = type == GGMLType.F32 ? 4 : 2;
             if (!transposed) {
                 for (int kk = 0; kk < kc; kk++) {
                     Dequantize.dequantize(dst, kk * NB, w.type(), w.data(), (k0 + kk) * w.rowBytes() + j0 * elem, nb);

@@ -49,6 +49,30 @@ class SgemmTest {
         }
     }
 
+    /**
+     * Quantized weights as B = W^T (the forward product x W^T of prompt processing): against the scalar twin on the
+     * scalar dequantization of W, for every block type, with K spanning several panels of KC and (for the 256-blocks
+     * of the K-quants) super-blocks that straddle two panels.
+     */
+    @Test
+    void quantizedWeightsTransposedMatchTheirDequantization() {
+        Random rnd = new Random(9);
+        for (int threads = 1; threads <= 2; threads++) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                Sgemm g = new Sgemm(pool);
+                for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
+                    int K = type.blockSize == 256 ? 3 * 256 : 7 * 32 + 5 * Sgemm.KC, N = 70, M = 9;
+                    float[] v = RandomTensors.gaussian(rnd, N * K, 1.0);
+                    Tensor wt = Tensor.quantize("w", type, v, K, N);   // W (N rows, K cols)
+                    float[] wtf = new float[N * K];
+                    jllm.tensor.DequantizeScalar.dequantize(type, wt.data(), 0, wtf, 0, N * K);
+                    float[] a = RandomTensors.gaussian(rnd, 3 + M * K, 1.0);
+                    check(g, a, 3, K, 1, Sgemm.Operand.of(wt, true), wtf, 0, 1, K, M, N, K, type + " W^T " + threads);
+                }
+            }
+        }
+    }
+
     private static void check(Sgemm g, float[] a, int aOff, int aRow, int aCol, Sgemm.Operand b,
                               float[] bf, int bOff, int bRow, int bCol, int M, int N, int K, String what) {
         int ldc = N + 3;
@@ -91,7 +115,7 @@ class SgemmTest {
             assertThatThrownBy(() -> g.gemm(new float[8], 0, 4, new float[4], 0, 2, 1, Sgemm.Operand.of(w, true), 2, 4, 2))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("w transposed is 4 x 2");
             assertThatThrownBy(() -> Sgemm.Operand.of(Tensor.quantize("q", GGMLType.Q8_0, new float[32], 32), false))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q8_0");
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q8_0").hasMessageContaining("only as W^T");
         }
     }
 }
