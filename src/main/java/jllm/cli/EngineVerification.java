@@ -26,6 +26,7 @@ final class EngineVerification {
     static boolean run(Path model, int seq, int chunk, int threads, Estimate predicted, PrintWriter out) throws Exception {
         try (Engine engine = Engine.open(model, threads)) {
             Session session = engine.newSession(seq, chunk);
+            session.cache().ensureCapacity(seq);   // the cache grows as positions fill; verify it holding all of --seq
             int n = Math.min(chunk, seq - 1);
             int[] prompt = new int[n];
             int bos = Math.max(0, engine.tokenizer().bos());

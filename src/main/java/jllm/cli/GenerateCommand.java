@@ -41,9 +41,10 @@ public final class GenerateCommand implements Callable<Integer> {
             int nCtx = engine.contextSize(modelOptions.ctx, 4096);
             Session session = engine.newSession(nCtx, modelOptions.batch);
             if (!quiet) {
-                err.printf("jllm: %s, %d layers, dim %d; KV cache %d tokens = %d bytes (%.1f MiB); activations %d bytes%n",
+                long full = jllm.model.KvCache.bytes(engine.model().config(), nCtx);
+                err.printf("jllm: %s, %d layers, dim %d; KV cache %d tokens = %d bytes (%.1f MiB), allocated as positions fill; activations %d bytes%n",
                         engine.model().config().architecture(), engine.model().config().nLayers(), engine.model().config().dim(),
-                        nCtx, session.cache().bytes(), session.cache().bytes() / 1048576.0, session.state().bytes());
+                        nCtx, full, full / 1048576.0, session.state().bytes());
             }
             Session.Result r = session.generate(ids, sampling.generation(), piece -> {
                 out.print(piece);

@@ -3,17 +3,25 @@ package jllm.model;
 import jllm.sizes.Sizes;
 
 /**
- * The key/value cache of a decoder (preallocated once, never grown): for every layer and context position the
- * rotated key and the value of each KV head, in float32.
- * <pre>  keys, values: (nLayers, nCtx, kvDim)   kvDim = nKvHeads * headDim</pre>
- * Its size is {@link Sizes#kvCacheBytes} with 4 bytes per element, the same function the planner uses.
+ * The key/value cache of a decoder: for every layer and context position the rotated key and the value of each KV
+ * head, in float32.
+ * <pre>  keys, values: (nLayers, capacity, kvDim)   kvDim = nKvHeads * headDim,  capacity <= nCtx</pre>
+ * The arrays grow with the positions held ({@link #ensureCapacity}, doubling from {@link #INITIAL_POSITIONS} up to
+ * {@code nCtx}), so a short chat with a 128k context does not allocate (and zero, and fault in) the whole context up
+ * front: 256 MiB for Llama-3.2-1B at 4,096 positions took 0.7 s before the first token. Its size at {@code nCtx}
+ * positions is {@link Sizes#kvCacheBytes} with 4 bytes per element, the same function the planner uses; the heap is
+ * checked for that size when the cache is made, so growing never runs out of memory half-way through a reply.
  */
 public final class KvCache {
+    /** Positions allocated at first (or nCtx if smaller). */
+    public static final int INITIAL_POSITIONS = 256;
+
     public final int nLayers;
     public final int nCtx;
     public final int kvDim;
-    final float[][] keys;   // [layer] -> (nCtx, kvDim)
-    final float[][] values; // [layer] -> (nCtx, kvDim)
+    private int capacity;   // positions allocated
+    final float[][] keys;   // [layer] -> (capacity, kvDim)
+    final float[][] values; // [layer] -> (capacity, kvDim)
 
     public KvCache(ModelConfig config, int nCtx) {
         if (nCtx <= 0) throw new IllegalArgumentException("context size must be positive, got " + nCtx);
@@ -31,8 +39,27 @@ public final class KvCache {
         this.nLayers = config.nLayers();
         this.nCtx = nCtx;
         this.kvDim = config.kvDim();
-        this.keys = new float[nLayers][(int) perLayer];
-        this.values = new float[nLayers][(int) perLayer];
+        this.capacity = Math.min(nCtx, INITIAL_POSITIONS);
+        this.keys = new float[nLayers][capacity * kvDim];
+        this.values = new float[nLayers][capacity * kvDim];
+    }
+
+    /** Positions the arrays hold now. */
+    public int capacity() { return capacity; }
+
+    /**
+     * Grows the arrays to hold at least {@code positions} positions (to twice the capacity, at most nCtx), keeping what
+     * they hold. The model calls it before writing positions; callers that size memory up front may call it too.
+     */
+    public void ensureCapacity(int positions) {
+        if (positions > nCtx) throw new IllegalArgumentException(positions + " positions do not fit the context of " + nCtx);
+        if (positions <= capacity) return;
+        int grown = (int) Math.min(nCtx, Math.max(positions, 2L * capacity));
+        for (int l = 0; l < nLayers; l++) {
+            keys[l] = java.util.Arrays.copyOf(keys[l], grown * kvDim);
+            values[l] = java.util.Arrays.copyOf(values[l], grown * kvDim);
+        }
+        capacity = grown;
     }
 
     /** Bytes this cache allocates for {@code nCtx} positions. */
@@ -40,8 +67,9 @@ public final class KvCache {
         return Sizes.kvCacheBytes(c.nLayers(), nCtx, c.nKvHeads(), c.headDim(), Float.BYTES, 1);
     }
 
+    /** Bytes the arrays hold now (capacity positions); {@link #bytes(ModelConfig, long)} of nCtx once full. */
     public long bytes() {
-        return 2L * nLayers * nCtx * kvDim * Float.BYTES;
+        return 2L * nLayers * capacity * kvDim * Float.BYTES;
     }
 
     public float[] keys(int layer) { return keys[layer]; }

@@ -110,6 +110,7 @@ public final class LlamaModel {
                     + " do not fit the context of " + cache.nCtx + " tokens");
         }
         checkTokens(tokens, off, T, startPos + T);
+        cache.ensureCapacity(startPos + T);
         float[] all = allLogits ? new float[Math.multiplyExact(T, config.vocab())] : null;
         for (int done = 0; done < T; done += s.T) {
             int n = Math.min(s.T, T - done);
