@@ -134,30 +134,18 @@ public final class BenchCommand implements Callable<Integer> {
                 o.put("type", facts.type);
                 o.put("test", r.test());
                 o.put("threads", nThreads);
-                o.put("avg_ts", r.avgTs());
-                o.put("stddev_ts", r.stddevTs());
-                double[] ts = r.samplesTs();
-                ArrayNode samples = o.putArray("samples_ts");
-                for (double v : ts) samples.add(v);
+                putRates(o, r);
                 boolean tg = r.test().startsWith("tg");
                 o.put("n_prompt", tg ? 0 : r.tokens());
                 o.put("n_gen", tg ? r.tokens() : 0);
                 o.put("n_batch", batch);
                 o.put("model_size", facts.bytes);
                 o.put("model_n_params", facts.params);
-                o.put("avg_ns", r.avgNs());
-                o.put("stddev_ns", r.stddevNs());
-                ArrayNode ns = o.putArray("samples_ns");
-                for (long v : r.samplesNs()) ns.add(v);
                 o.put("file_bytes", facts.fileBytes);
                 o.put("kv_cache_bytes", kvBytes);
                 o.put("state_bytes", stateBytes);
                 o.put("peak_rss_bytes", peakRss);
-                o.put("gc_count", r.gcCount());
-                o.put("gc_ms", r.gcMillis());
-                o.put("alloc_bytes_per_token", r.allocatedBytesPerToken());
-                o.put("cpu_ns", r.cpuNanos());
-                o.put("cpu_utilization", r.cpuUtilization());
+                putTimes(o, r);
                 if (tg) {
                     o.put("weight_bytes_per_token", facts.bytesPerToken);
                     o.put("weight_gbs", facts.bytesPerToken * r.avgTs() / 1e9);
@@ -251,5 +239,29 @@ public final class BenchCommand implements Callable<Integer> {
             }
             return by.entrySet().stream().max(Map.Entry.comparingByValue()).map(en -> en.getKey().name()).orElse("?");
         }
+    }
+
+    /** llama-bench's rate keys of one test: {@code avg_ts}, {@code stddev_ts}, {@code samples_ts}. */
+    static void putRates(ObjectNode o, Benchmark.Result r) {
+        o.put("avg_ts", r.avgTs());
+        o.put("stddev_ts", r.stddevTs());
+        ArrayNode ts = o.putArray("samples_ts");
+        for (double v : r.samplesTs()) ts.add(v);
+    }
+
+    /**
+     * The time keys of one test: llama-bench's {@code avg_ns}, {@code stddev_ns}, {@code samples_ns}, and jllm's
+     * {@code gc_count}, {@code gc_ms}, {@code alloc_bytes_per_token}, {@code cpu_ns}, {@code cpu_utilization}.
+     */
+    static void putTimes(ObjectNode o, Benchmark.Result r) {
+        o.put("avg_ns", r.avgNs());
+        o.put("stddev_ns", r.stddevNs());
+        ArrayNode ns = o.putArray("samples_ns");
+        for (long v : r.samplesNs()) ns.add(v);
+        o.put("gc_count", r.gcCount());
+        o.put("gc_ms", r.gcMillis());
+        o.put("alloc_bytes_per_token", r.allocatedBytesPerToken());
+        o.put("cpu_ns", r.cpuNanos());
+        o.put("cpu_utilization", r.cpuUtilization());
     }
 }

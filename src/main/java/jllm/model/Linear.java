@@ -76,16 +76,18 @@ public final class Linear implements AutoCloseable {
      * out (T, w.rows) = x (T, w.cols) W^T. Batches of F32 and BF16 weights (the types training computes with) go
      * through {@link Sgemm}, whose sums are lane-wise fused multiply-adds in a fixed order: the same bits whether the
      * code runs interpreted or compiled, which a resumed training run needs (a vector lane reduction, as in
-     * {@link MatMul}'s dot products, has an unspecified order). Single tokens and other types use {@link MatMul}.
+     * {@link MatMul}'s dot products, has an unspecified order). Other types take Sgemm from {@link #SGEMM_MIN_ROWS}
+     * rows on; single tokens and smaller batches use {@link MatMul}.
      */
     public void apply(float[] out, Tensor w, float[] x, int T) {
         apply(out, 0, w, x, T);
     }
 
     /**
-     * out[outOff ..] (T, w.rows) = x (T, w.cols) W^T. Float weights (F32, F16, BF16) in batches of at least
-     * {@link #SGEMM_MIN_ROWS} rows go through the cache-blocked {@link Sgemm} (packed weight panels), the rest through
-     * {@link MatMul} (a fused dequantize-dot per row for one token, 4-row panels times all T tokens otherwise).
+     * out[outOff ..] (T, w.rows) = x (T, w.cols) W^T. Batches of at least {@link #SGEMM_MIN_ROWS} rows (of any weight
+     * type; F32 and BF16 from 2 rows) go through the cache-blocked {@link Sgemm} (packed weight panels, dequantized per
+     * panel), the rest through {@link MatMul} (a fused dequantize-dot per row for one token, 4-row panels times the
+     * tokens of a slice otherwise).
      */
     public void apply(float[] out, int outOff, Tensor w, float[] x, int T) {
         GGMLType type = w.type();

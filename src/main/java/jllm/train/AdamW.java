@@ -87,11 +87,4 @@ public final class AdamW implements Optimizer {
         copyState(state);
         this.t = steps;
     }
-
-    @Override
-    public long stateBytes() {
-        long n = 0;
-        for (float[] a : m.values()) n += a.length;
-        return 2 * n * Float.BYTES;
-    }
 }

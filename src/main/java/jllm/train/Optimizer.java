@@ -31,6 +31,10 @@ public interface Optimizer {
         }
     }
 
-    /** Bytes of the optimizer state. */
-    long stateBytes();
+    /** Bytes of the optimizer state: the arrays {@link #state()} holds. */
+    default long stateBytes() {
+        long n = 0;
+        for (float[] a : state().values()) n += a.length;
+        return n * Float.BYTES;
+    }
 }

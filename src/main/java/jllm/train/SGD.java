@@ -72,11 +72,4 @@ public final class SGD implements Optimizer {
         copyState(state);
         this.t = steps;
     }
-
-    @Override
-    public long stateBytes() {
-        long n = 0;
-        for (float[] a : buf.values()) n += a.length;
-        return n * Float.BYTES;
-    }
 }

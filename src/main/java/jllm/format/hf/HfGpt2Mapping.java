@@ -2,7 +2,6 @@ package jllm.format.hf;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,19 +122,7 @@ public final class HfGpt2Mapping {
         String file = store.path().getFileName().toString();
         String p = prefix(store);
         List<HfTensorRole> roles = roles(c, p);
-        Set<String> known = new HashSet<>();
-        for (HfTensorRole r : roles) {
-            known.add(r.hfName());
-            SafetensorsTensorInfo t = store.tensors().get(r.hfName());
-            if (t == null) {
-                throw new HfFormatException(file + ": missing tensor '" + r.hfName() + "'"
-                        + (r.role().equals("output.weight") ? " (tie_word_embeddings is false)" : ""));
-            }
-            if (!Arrays.equals(t.shape(), r.shape())) {
-                throw new HfFormatException(file + ": tensor '" + r.hfName() + "' has shape " + Arrays.toString(t.shape())
-                        + ", config.json implies " + Arrays.toString(r.shape()));
-            }
-        }
+        Set<String> known = HfTensorRole.requireAll(roles, store);
         for (int l = 0; l < c.nLayers(); l++) { // the causal-mask buffers older checkpoints saved
             known.add(p + "h." + l + ".attn.bias");
             known.add(p + "h." + l + ".attn.masked_bias");

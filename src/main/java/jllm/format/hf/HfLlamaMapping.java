@@ -1,8 +1,6 @@
 package jllm.format.hf;
 
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -182,19 +180,7 @@ public final class HfLlamaMapping {
         ModelConfig c = cfg.model();
         String file = store.path().getFileName().toString();
         List<HfTensorRole> roles = roles(c);
-        Set<String> known = new HashSet<>();
-        for (HfTensorRole r : roles) {
-            known.add(r.hfName());
-            SafetensorsTensorInfo t = store.tensors().get(r.hfName());
-            if (t == null) {
-                throw new HfFormatException(file + ": missing tensor '" + r.hfName() + "'"
-                        + (r.role().equals("output.weight") ? " (tie_word_embeddings is false)" : ""));
-            }
-            if (!Arrays.equals(t.shape(), r.shape())) {
-                throw new HfFormatException(file + ": tensor '" + r.hfName() + "' has shape " + Arrays.toString(t.shape())
-                        + ", config.json implies " + Arrays.toString(r.shape()));
-            }
-        }
+        Set<String> known = HfTensorRole.requireAll(roles, store);
         for (int l = 0; l < c.nLayers(); l++) {
             String bo = "model.layers." + l + ".self_attn.o_proj.bias";
             if (store.has(bo)) {

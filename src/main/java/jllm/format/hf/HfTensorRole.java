@@ -1,7 +1,10 @@
 package jllm.format.hf;
 
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Where one tensor of a Hugging Face checkpoint goes in jllm: its role, named as GGUF names the same weight
@@ -37,6 +40,30 @@ public record HfTensorRole(String hfName, String role, long[] shape, Layout layo
         Objects.requireNonNull(role);
         Objects.requireNonNull(layout);
         shape = shape.clone();
+    }
+
+    /**
+     * Checks that {@code store} holds every role's tensor with the role's shape and returns the names the roles account
+     * for (a loader adds the tensors it tolerates besides, then refuses the rest).
+     *
+     * @throws HfFormatException naming the file and the missing or misshapen tensor
+     */
+    static Set<String> requireAll(List<HfTensorRole> roles, SafetensorsStore store) {
+        String file = store.path().getFileName().toString();
+        Set<String> known = new HashSet<>();
+        for (HfTensorRole r : roles) {
+            known.add(r.hfName());
+            SafetensorsTensorInfo t = store.tensors().get(r.hfName());
+            if (t == null) {
+                throw new HfFormatException(file + ": missing tensor '" + r.hfName() + "'"
+                        + (r.role().equals("output.weight") ? " (tie_word_embeddings is false)" : ""));
+            }
+            if (!Arrays.equals(t.shape(), r.shape())) {
+                throw new HfFormatException(file + ": tensor '" + r.hfName() + "' has shape " + Arrays.toString(t.shape())
+                        + ", config.json implies " + Arrays.toString(r.shape()));
+            }
+        }
+        return known;
     }
 
     @Override

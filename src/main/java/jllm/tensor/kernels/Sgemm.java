@@ -15,7 +15,7 @@ import jllm.tensor.Tensor;
  * <pre>
  *   A(i, k) = a[aOff + i*aRow + k*aCol]       (aRow = K, aCol = 1: row-major; aRow = 1, aCol = M: transposed)
  *   B(k, j) = an {@link Operand}: a strided float array, or an F32/F16/BF16 weight tensor W (rows, cols)
- *             read as B = W (k = row) or B = W^T (k = column)
+ *             read as B = W (k = row) or B = W^T (k = column); a block-quantized W only as B = W^T (prompts)
  *   C(i, j) = c[cOff + i*ldc + j]
  * </pre>
  *
