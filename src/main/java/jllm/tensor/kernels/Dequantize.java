@@ -71,8 +71,23 @@ public final class Dequantize {
     }
 
     private static void f16Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        // as RowDot.f16Dot: magnitude shifted and rebased by 2^112, the sign OR-ed in, a running max of the magnitudes
+        // to catch Inf and NaN, whose rows are decoded again exactly
+        IntVector top = IntVector.zero(I);
         int i = 0;
-        for (; i + L <= n; i += L) {   // exact half to float, as in RowDot.f16Dot
+        for (; i + L <= n; i += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector m = h.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            top = top.max(m);
+            m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x80000000)).reinterpretAsFloats().intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = f16(src, off + 2L * i);
+        if (top.reduceLanes(VectorOperators.MAX) >= 0x7C00 << 13) f16RowExact(out, outOff, src, off, n);
+    }
+
+    private static void f16RowExact(float[] out, int outOff, MemorySegment src, long off, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {   // exponent and mantissa rebased by 2^112, Inf/NaN the all-ones exponent, the sign
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector mag = h.and(0x7FFF);
             IntVector bits = mag.lanewise(VectorOperators.LSHL, 13);
