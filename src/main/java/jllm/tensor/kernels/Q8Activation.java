@@ -25,7 +25,6 @@ public final class Q8Activation {
     Format format = Format.Q8_0;
     int n;
     byte[] q = new byte[0];     // (n)
-    int[] qi = new int[0];      // (n) q widened to int once per product, so the kernels multiply it straight from memory
     float[] d = new float[0];   // (n / 32) or (n / 256): the scale as the dot product uses it
     float[] s = new float[0];   // (n / 32), Q8_0 format: q8_1's f16(d * sum(q)) as a float
     int[] bsums = new int[0];   // (n / 16), Q8_K format: sum of q over each 16 elements
@@ -41,7 +40,6 @@ public final class Q8Activation {
         if (n % bs != 0) throw new IllegalArgumentException("activation length " + n + " is not a multiple of " + bs + " for " + format);
         if (q.length < n) {
             q = new byte[n];
-            qi = new int[n];
             d = new float[n / 32];
             s = new float[n / 32];
             bsums = new int[n / 16];
@@ -53,7 +51,6 @@ public final class Q8Activation {
         } else {
             for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
         }
-        for (int i = 0; i < n; i++) qi[i] = q[i];
     }
 
     private void quantizeQ8_0Block(float[] x, int o, int b) {

@@ -61,12 +61,12 @@ public final class RowDotInt8 {
     private static final Kernel[] KERNELS = new Kernel[GGMLType.values().length];
 
     static {
-        KERNELS[GGMLType.Q8_0.ordinal()] = (w, off, a) -> q8_0(w, off, a.qi, a.d, a.n);
-        KERNELS[GGMLType.Q4_0.ordinal()] = (w, off, a) -> q4_0(w, off, a.qi, a.d, a.n);
-        KERNELS[GGMLType.Q4_1.ordinal()] = (w, off, a) -> q4_1(w, off, a.qi, a.d, a.s, a.n);
-        KERNELS[GGMLType.Q4_K.ordinal()] = (w, off, a) -> q45_K(w, off, 144, false, a.qi, a.d, a.bsums, a.n);
-        KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.qi, a.d, a.bsums, a.n);
-        KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.qi, a.d, a.n);
+        KERNELS[GGMLType.Q8_0.ordinal()] = (w, off, a) -> q8_0(w, off, a.q, a.d, a.n);
+        KERNELS[GGMLType.Q4_0.ordinal()] = (w, off, a) -> q4_0(w, off, a.q, a.d, a.n);
+        KERNELS[GGMLType.Q4_1.ordinal()] = (w, off, a) -> q4_1(w, off, a.q, a.d, a.s, a.n);
+        KERNELS[GGMLType.Q4_K.ordinal()] = (w, off, a) -> q45_K(w, off, 144, false, a.q, a.d, a.bsums, a.n);
+        KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.q, a.d, a.bsums, a.n);
+        KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
     }
 
     /** The int8 kernel for {@code type}, or null for the float types. */
@@ -74,65 +74,38 @@ public final class RowDotInt8 {
         return KERNELS[type.ordinal()];
     }
 
-    static float q8_0(MemorySegment w, long off, int[] qx, float[] dx, int n) {
-        // two blocks per step into two accumulators: the blocks' scale multiply-adds do not wait on each other
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int nb = n / 32;
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            long p0 = off + 34L * b, p1 = p0 + 34;
-            IntVector s0 = IntVector.zero(I), s1 = s0;
-            for (int k = 0; k < 32; k += L) {
-                s0 = s0.add(((IntVector) ByteVector.fromMemorySegment(B, w, p0 + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, qx, 32 * b + k)));
-                s1 = s1.add(((IntVector) ByteVector.fromMemorySegment(B, w, p1 + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, qx, 32 * b + 32 + k)));
-            }
-            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p0) * dx[b]), acc0);
-            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p1) * dx[b + 1]), acc1);
-        }
-        for (; b < nb; b++) {
+    static float q8_0(MemorySegment w, long off, byte[] qx, float[] dx, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
             long p = off + 34L * b;
             IntVector s = IntVector.zero(I);
             for (int k = 0; k < 32; k += L) {
-                s = s.add(((IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, qx, 32 * b + k)));
+                IntVector wq = (IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector xq = (IntVector) ByteVector.fromArray(B, qx, 32 * b + k).convertShape(VectorOperators.B2I, I, 0);
+                s = s.add(wq.mul(xq));
             }
-            acc0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc0);
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static float q4_0(MemorySegment w, long off, int[] qx, float[] dx, int n) {
-        // bytes zero-extended, so the high nibble needs no mask; two blocks per step into two accumulators
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int nb = n / 32;
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            long p0 = off + 18L * b, p1 = p0 + 18;
-            IntVector s0 = IntVector.zero(I), s1 = s0;
-            for (int k = 0; k < 16; k += L) {
-                IntVector w0 = (IntVector) ByteVector.fromMemorySegment(B, w, p0 + 2 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector w1 = (IntVector) ByteVector.fromMemorySegment(B, w, p1 + 2 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                s0 = s0.add(w0.and(0x0F).sub(8).mul(IntVector.fromArray(I, qx, 32 * b + k)))
-                        .add(w0.lanewise(VectorOperators.LSHR, 4).sub(8).mul(IntVector.fromArray(I, qx, 32 * b + 16 + k)));
-                s1 = s1.add(w1.and(0x0F).sub(8).mul(IntVector.fromArray(I, qx, 32 * b + 32 + k)))
-                        .add(w1.lanewise(VectorOperators.LSHR, 4).sub(8).mul(IntVector.fromArray(I, qx, 32 * b + 48 + k)));
-            }
-            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p0) * dx[b]), acc0);
-            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p1) * dx[b + 1]), acc1);
-        }
-        for (; b < nb; b++) {
+    static float q4_0(MemorySegment w, long off, byte[] qx, float[] dx, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
             long p = off + 18L * b;
             IntVector s = IntVector.zero(I);
             for (int k = 0; k < 16; k += L) {
-                IntVector wq = (IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                s = s.add(wq.and(0x0F).sub(8).mul(IntVector.fromArray(I, qx, 32 * b + k)))
-                        .add(wq.lanewise(VectorOperators.LSHR, 4).sub(8).mul(IntVector.fromArray(I, qx, 32 * b + 16 + k)));
+                IntVector wq = (IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector x0 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + k).convertShape(VectorOperators.B2I, I, 0);
+                IntVector x1 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + 16 + k).convertShape(VectorOperators.B2I, I, 0);
+                s = s.add(wq.and(0x0F).sub(8).mul(x0)).add(wq.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8).mul(x1));
             }
-            acc0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc0);
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static float q4_1(MemorySegment w, long off, int[] qx, float[] dx, float[] sx, int n) {
+    static float q4_1(MemorySegment w, long off, byte[] qx, float[] dx, float[] sx, int n) {
         FloatVector acc = FloatVector.zero(F);
         float mins = 0;
         for (int b = 0; b < n / 32; b++) {
@@ -140,8 +113,8 @@ public final class RowDotInt8 {
             IntVector s = IntVector.zero(I);
             for (int k = 0; k < 16; k += L) {
                 IntVector wq = (IntVector) ByteVector.fromMemorySegment(B, w, p + 4 + k, LE).convertShape(VectorOperators.B2I, I, 0);
-                IntVector x0 = IntVector.fromArray(I, qx, 32 * b + k);
-                IntVector x1 = IntVector.fromArray(I, qx, 32 * b + 16 + k);
+                IntVector x0 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + k).convertShape(VectorOperators.B2I, I, 0);
+                IntVector x1 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + 16 + k).convertShape(VectorOperators.B2I, I, 0);
                 s = s.add(wq.and(0x0F).mul(x0)).add(wq.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul(x1));
             }
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
@@ -151,7 +124,7 @@ public final class RowDotInt8 {
     }
 
     /** Q4_K ({@code q5 = false}, 144-byte blocks) or Q5_K (176-byte blocks) against a Q8_K activation. */
-    static float q45_K(MemorySegment w, long off, int blockBytes, boolean q5, int[] qx, float[] dx, int[] bsums, int n) {
+    static float q45_K(MemorySegment w, long off, int blockBytes, boolean q5, byte[] qx, float[] dx, int[] bsums, int n) {
         float s = 0;
         for (int b = 0; b < n / 256; b++) {
             long p = off + (long) blockBytes * b;
@@ -169,19 +142,19 @@ public final class RowDotInt8 {
     }
 
     /** {@code sum_j sc_j sum(q_w q_x)} over one Q4_K block at p, against activation quants from {@code xe}. */
-    private static int q4_KInts(MemorySegment w, long p, long lo, int hi, int[] qx, int xe) {
+    private static int q4_KInts(MemorySegment w, long p, long lo, int hi, byte[] qx, int xe) {
         IntVector acc = IntVector.zero(I);
         for (int h = 0; h < 2; h++) {
             long q = p + 16 + 64 * h;
             int xh = xe + 128 * h;
             IntVector s0 = IntVector.zero(I), s1 = s0, s2 = s0, s3 = s0;
             for (int k = 0; k < 32; k += L) {
-                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                s0 = s0.add(qa.and(0x0F).mul(IntVector.fromArray(I, qx, xh + k)));
-                s1 = s1.add(qa.lanewise(VectorOperators.LSHR, 4).mul(IntVector.fromArray(I, qx, xh + 32 + k)));
-                s2 = s2.add(qb.and(0x0F).mul(IntVector.fromArray(I, qx, xh + 64 + k)));
-                s3 = s3.add(qb.lanewise(VectorOperators.LSHR, 4).mul(IntVector.fromArray(I, qx, xh + 96 + k)));
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, q + 32 + k, LE).convertShape(VectorOperators.B2I, I, 0);
+                s0 = s0.add(qa.and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + k).convertShape(VectorOperators.B2I, I, 0)));
+                s1 = s1.add(qa.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + 32 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s2 = s2.add(qb.and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s3 = s3.add(qb.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul((IntVector) ByteVector.fromArray(B, qx, xh + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
             }
             acc = acc.add(s0.mul(h == 0 ? RowDot.sc03(lo, 0) : RowDot.sc47(lo, hi, 0)))
                     .add(s1.mul(h == 0 ? RowDot.sc03(lo, 1) : RowDot.sc47(lo, hi, 1)))
@@ -192,7 +165,7 @@ public final class RowDotInt8 {
     }
 
     /** As {@link #q4_KInts} for a Q5_K block (the fifth bits in bits 4h .. 4h + 3 of the 32 qh bytes). */
-    private static int q5_KInts(MemorySegment w, long p, long lo, int hi, int[] qx, int xe) {
+    private static int q5_KInts(MemorySegment w, long p, long lo, int hi, byte[] qx, int xe) {
         IntVector acc = IntVector.zero(I);
         for (int h = 0; h < 2; h++) {
             long q = p + 48 + 64 * h;
@@ -207,10 +180,10 @@ public final class RowDotInt8 {
                 IntVector w1 = qa.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.and(2).lanewise(VectorOperators.LSHL, 3));
                 IntVector w2 = qb.and(0x0F).or(hb.and(4).lanewise(VectorOperators.LSHL, 2));
                 IntVector w3 = qb.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.and(8).lanewise(VectorOperators.LSHL, 1));
-                s0 = s0.add(w0.mul(IntVector.fromArray(I, qx, xh + k)));
-                s1 = s1.add(w1.mul(IntVector.fromArray(I, qx, xh + 32 + k)));
-                s2 = s2.add(w2.mul(IntVector.fromArray(I, qx, xh + 64 + k)));
-                s3 = s3.add(w3.mul(IntVector.fromArray(I, qx, xh + 96 + k)));
+                s0 = s0.add(w0.mul((IntVector) ByteVector.fromArray(B, qx, xh + k).convertShape(VectorOperators.B2I, I, 0)));
+                s1 = s1.add(w1.mul((IntVector) ByteVector.fromArray(B, qx, xh + 32 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s2 = s2.add(w2.mul((IntVector) ByteVector.fromArray(B, qx, xh + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
+                s3 = s3.add(w3.mul((IntVector) ByteVector.fromArray(B, qx, xh + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
             }
             acc = acc.add(s0.mul(h == 0 ? RowDot.sc03(lo, 0) : RowDot.sc47(lo, hi, 0)))
                     .add(s1.mul(h == 0 ? RowDot.sc03(lo, 1) : RowDot.sc47(lo, hi, 1)))
@@ -220,7 +193,7 @@ public final class RowDotInt8 {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static float q6_K(MemorySegment w, long off, int[] qx, float[] dx, int n) {
+    static float q6_K(MemorySegment w, long off, byte[] qx, float[] dx, int n) {
         float s = 0;
         for (int b = 0; b < n / 256; b++) {
             long p = off + 210L * b;
@@ -240,7 +213,7 @@ public final class RowDotInt8 {
      * {@code sum_g sc_g sum((q_w - 32) q_x)} over 64 elements of a Q6_K block: for l in [0, 16) the elements l,
      * l + 32, l + 64, l + 96 after activation element {@code xe}, each group of 16 with its own scale.
      */
-    private static int q6_KQuarter(MemorySegment w, long ql, long qh, long sc, int[] qx, int xe) {
+    private static int q6_KQuarter(MemorySegment w, long ql, long qh, long sc, byte[] qx, int xe) {
         IntVector s1 = IntVector.zero(I), s2 = s1, s3 = s1, s4 = s1;
         for (int k = 0; k < 16; k += L) {
             IntVector a = (IntVector) ByteVector.fromMemorySegment(B, w, ql + k, LE).convertShape(VectorOperators.B2I, I, 0);
@@ -251,10 +224,10 @@ public final class RowDotInt8 {
             IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32);
             IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 4).and(0x30)).sub(32);
             IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 6).and(0x30)).sub(32);
-            s1 = s1.add(q1.mul(IntVector.fromArray(I, qx, xe + k)));
-            s2 = s2.add(q2.mul(IntVector.fromArray(I, qx, xe + 32 + k)));
-            s3 = s3.add(q3.mul(IntVector.fromArray(I, qx, xe + 64 + k)));
-            s4 = s4.add(q4.mul(IntVector.fromArray(I, qx, xe + 96 + k)));
+            s1 = s1.add(q1.mul((IntVector) ByteVector.fromArray(B, qx, xe + k).convertShape(VectorOperators.B2I, I, 0)));
+            s2 = s2.add(q2.mul((IntVector) ByteVector.fromArray(B, qx, xe + 32 + k).convertShape(VectorOperators.B2I, I, 0)));
+            s3 = s3.add(q3.mul((IntVector) ByteVector.fromArray(B, qx, xe + 64 + k).convertShape(VectorOperators.B2I, I, 0)));
+            s4 = s4.add(q4.mul((IntVector) ByteVector.fromArray(B, qx, xe + 96 + k).convertShape(VectorOperators.B2I, I, 0)));
         }
         IntVector t = s1.mul(w.get(ValueLayout.JAVA_BYTE, sc)).add(s2.mul(w.get(ValueLayout.JAVA_BYTE, sc + 2)))
                 .add(s3.mul(w.get(ValueLayout.JAVA_BYTE, sc + 4))).add(s4.mul(w.get(ValueLayout.JAVA_BYTE, sc + 6)));
