@@ -1,7 +1,6 @@
 package jllm.tokenizer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
@@ -13,11 +12,11 @@ import java.util.PriorityQueue;
  */
 final class BytePairEncoder {
     private final Vocabulary vocab;
-    private final Map<String, Integer> ranks; // "left right" -> merge rank
+    private final StringIntMap ranks; // "left right" -> merge rank
     private final PreTokenizer preTokenizer;
     private final boolean ignoreMerges;
 
-    BytePairEncoder(Vocabulary vocab, Map<String, Integer> ranks, PreTokenizer preTokenizer, boolean ignoreMerges) {
+    BytePairEncoder(Vocabulary vocab, StringIntMap ranks, PreTokenizer preTokenizer, boolean ignoreMerges) {
         this.vocab = vocab;
         this.ranks = ranks;
         this.preTokenizer = preTokenizer;
@@ -101,8 +100,8 @@ final class BytePairEncoder {
         if (left < 0 || right < 0) return;
         String l = word.substring(start[left], start[left] + len[left]);
         String r = word.substring(start[right], start[right] + len[right]);
-        Integer rank = ranks.get(key(l, r));
-        if (rank == null) return;
+        int rank = ranks.get(key(l, r));
+        if (rank < 0) return;
         queue.add(new Bigram(left, right, l + r, rank));
     }
 }

@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -206,10 +205,10 @@ public final class Tokenizers {
         }
 
         /** Merge ranks: line i of tokenizer.ggml.merges, "left right", has rank i; a repeated pair keeps its first. */
-        private Map<String, Integer> merges() {
+        private StringIntMap merges() {
             String[] lines = stringArray(P + "merges");
             if (lines == null) throw error("missing metadata key '" + P + "merges' (a gpt2 vocabulary needs its merges)");
-            Map<String, Integer> ranks = HashMap.newHashMap(lines.length);
+            StringIntMap ranks = new StringIntMap(lines.length);
             for (int i = 0; i < lines.length; i++) {
                 int space = lines[i].indexOf(' ', 1);
                 if (space < 0) throw error("metadata '" + P + "merges'[" + i + "] = '" + lines[i] + "' is not 'left right'");

@@ -1,7 +1,5 @@
 package jllm.tokenizer;
 
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -13,7 +11,7 @@ public final class Vocabulary {
     private final String[] texts;
     private final float[] scores;
     private final TokenType[] types;
-    private final Map<String, Integer> ids;
+    private final StringIntMap ids;
     private final int maxTokenChars;
 
     /** {@code scores} may be null (all 0); {@code types} may be null (all NORMAL). Arrays are copied. */
@@ -29,7 +27,7 @@ public final class Vocabulary {
         this.texts = new String[n];
         this.scores = scores == null ? new float[n] : scores.clone();
         this.types = new TokenType[n];
-        this.ids = HashMap.newHashMap(n);
+        this.ids = new StringIntMap(n);
         int max = 0;
         for (int i = 0; i < n; i++) {
             // llama.cpp gives an empty token a placeholder text, so that no token matches the empty string
@@ -52,8 +50,7 @@ public final class Vocabulary {
 
     /** The id of the token whose text is {@code text}, or -1. */
     public int id(String text) {
-        Integer id = ids.get(text);
-        return id == null ? -1 : id;
+        return ids.get(text);
     }
 
     /** The longest token text, in UTF-16 chars. */
