@@ -41,6 +41,41 @@ public final class FloatKernels {
         for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
     }
 
+    /**
+     * {@code y[yOff + d] += sum_j e[eOff + j] x[xOff + j*xStride + d]} for d < n, j < rows: attention's probability-
+     * weighted sum of value rows. Bit for bit the same as {@link #axpy} called for j = 0, 1, ... in turn (per element
+     * one fused multiply-add per row, rows in order; the scalar tail as axpy's), but each stretch of y stays in
+     * registers across all rows instead of being loaded and stored once per row.
+     */
+    public static void axpyRows(float[] y, int yOff, float[] e, int eOff, float[] x, int xOff, int xStride, int rows, int n) {
+        int d = 0;
+        for (; d + 4 * L <= n; d += 4 * L) {
+            FloatVector y0 = FloatVector.fromArray(F, y, yOff + d), y1 = FloatVector.fromArray(F, y, yOff + d + L);
+            FloatVector y2 = FloatVector.fromArray(F, y, yOff + d + 2 * L), y3 = FloatVector.fromArray(F, y, yOff + d + 3 * L);
+            for (int j = 0, xo = xOff + d; j < rows; j++, xo += xStride) {
+                FloatVector a = FloatVector.broadcast(F, e[eOff + j]);
+                y0 = FloatVector.fromArray(F, x, xo).fma(a, y0);
+                y1 = FloatVector.fromArray(F, x, xo + L).fma(a, y1);
+                y2 = FloatVector.fromArray(F, x, xo + 2 * L).fma(a, y2);
+                y3 = FloatVector.fromArray(F, x, xo + 3 * L).fma(a, y3);
+            }
+            y0.intoArray(y, yOff + d);
+            y1.intoArray(y, yOff + d + L);
+            y2.intoArray(y, yOff + d + 2 * L);
+            y3.intoArray(y, yOff + d + 3 * L);
+        }
+        for (; d + L <= n; d += L) {
+            FloatVector y0 = FloatVector.fromArray(F, y, yOff + d);
+            for (int j = 0, xo = xOff + d; j < rows; j++, xo += xStride) y0 = FloatVector.fromArray(F, x, xo).fma(FloatVector.broadcast(F, e[eOff + j]), y0);
+            y0.intoArray(y, yOff + d);
+        }
+        for (; d < n; d++) {
+            float acc = y[yOff + d];
+            for (int j = 0; j < rows; j++) acc += e[eOff + j] * x[xOff + j * xStride + d];
+            y[yOff + d] = acc;
+        }
+    }
+
     /** {@code out[outOff + i] = a[aOff + i] + b[bOff + i]} (out may alias a or b). */
     public static void add(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;

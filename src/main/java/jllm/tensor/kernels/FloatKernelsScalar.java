@@ -20,6 +20,10 @@ public final class FloatKernelsScalar {
         for (int i = 0; i < n; i++) y[yOff + i] = (float) (y[yOff + i] + (double) a * x[xOff + i]);
     }
 
+    public static void axpyRows(float[] y, int yOff, float[] e, int eOff, float[] x, int xOff, int xStride, int rows, int n) {
+        for (int j = 0; j < rows; j++) axpy(y, yOff, e[eOff + j], x, xOff + j * xStride, n);
+    }
+
     public static void add(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
         for (int i = 0; i < n; i++) out[outOff + i] = a[aOff + i] + b[bOff + i];
     }

@@ -65,4 +65,31 @@ class FloatKernelsTest {
             assertRel(o1, o2, 2e-6, "swiglu n=" + n);
         }
     }
+
+    /**
+     * axpyRows is bit for bit a run of axpy calls (attention's results must not change with it), and within rounding
+     * of its scalar twin (double products, float sums), for row widths across the vector blocks and the scalar tail.
+     */
+    @Test
+    void axpyRowsIsAxpyRowByRow() {
+        Random rnd = new Random(9);
+        for (int n : new int[] {1, 7, 16, 63, 64, 65, 80, 131}) {
+            for (int rows : new int[] {0, 1, 5, 64}) {
+                int stride = n + 3;
+                float[] x = RandomTensors.gaussian(rnd, 2 + rows * stride, 1.0);
+                float[] e = RandomTensors.gaussian(rnd, rows + 1, 1.0);
+                float[] y0 = RandomTensors.gaussian(rnd, n + 4, 1.0);
+                float[] y1 = y0.clone(), y2 = y0.clone();
+                FloatKernels.axpyRows(y1, 4, e, 1, x, 2, stride, rows, n);
+                for (int j = 0; j < rows; j++) FloatKernels.axpy(y2, 4, e[1 + j], x, 2 + j * stride, n);
+                for (int i = 0; i < y1.length; i++) {
+                    assertThat(Float.floatToIntBits(y1[i])).as("n=%d rows=%d [%d]: %g vs %g", n, rows, i, y1[i], y2[i])
+                            .isEqualTo(Float.floatToIntBits(y2[i]));
+                }
+                float[] y3 = y0.clone();
+                FloatKernelsScalar.axpyRows(y3, 4, e, 1, x, 2, stride, rows, n);
+                assertRel(y1, y3, 1e-5 * Math.max(1, rows), "axpyRows n=" + n + " rows=" + rows);
+            }
+        }
+    }
 }
