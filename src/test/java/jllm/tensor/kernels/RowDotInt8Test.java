@@ -82,7 +82,12 @@ class RowDotInt8Test {
         }
     }
 
-    /** The INT8 matMul equals T INT8 matVecs exactly (the same integer kernels on the same quantized tokens). */
+    /**
+     * The INT8 matMul equals T INT8 matVecs: the same integer kernels on the same quantized tokens, so the same numbers
+     * up to the order of the final float lane sum, which differs between a kernel's interpreted and compiled forms (the
+     * Vector API leaves a lane reduction's order open): within 1e-6 of the sum of |w x| (an exact comparison failed
+     * whenever one of the two calls ran before C2 had compiled the kernel).
+     */
     @Test
     void int8MatMulEqualsInt8MatVecs() {
         Random rnd = new Random(17);
@@ -95,10 +100,16 @@ class RowDotInt8Test {
                 float[] out = new float[T * rows + 2];
                 mm.matMul(out, 2, w, x, 3, T);
                 float[] one = new float[rows];
+                float[] wf = w.toFloatArray();
+                Q8Activation a = new Q8Activation();
                 for (int t = 0; t < T; t++) {
                     mm.matVec(one, 0, w, x, 3 + t * cols);
+                    a.quantize(Q8Activation.formatFor(type), x, 3 + t * cols, cols);
                     for (int r = 0; r < rows; r++) {
-                        assertThat(out[2 + t * rows + r]).as("%s t %d r %d", type, t, r).isEqualTo(one[r]);
+                        double absTerms = 0;
+                        for (int i = 0; i < cols; i++) absTerms += Math.abs((double) wf[r * cols + i] * a.value(i));
+                        assertThat((double) Math.abs(out[2 + t * rows + r] - one[r])).as("%s t %d r %d", type, t, r)
+                                .isLessThanOrEqualTo(1e-6 * absTerms);
                     }
                 }
             }
