@@ -1,7 +1,5 @@
 package jllm.model;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 import jllm.tensor.kernels.FloatKernels;
 
 /**
@@ -117,28 +115,10 @@ public final class Attention {
         }
     }
 
-    /**
-     * q . k as eight lane-wise fused multiply-add chains (elements i, i + 8, i + 16, ... in lane i mod 8), then the
-     * eight lanes added as a fixed tree, ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then any tail: the same bits interpreted and compiled and on any vector width
-     * (a Vector API lane reduction has an unspecified order, which a resumed training run cannot have). Against the
-     * scalar loop it replaces, the dependent chain of a 64-wide head is 8 + 3 operations instead of 64: pp512 on the
-     * 1B Q4_0 file 15% faster (alternated, 2 threads: 82.6 and 100.5 against 71.6 and 87.7 t/s).
-     */
+    /** q . k in {@link FloatKernels#dotInOrder}'s fixed order (a resumed training run needs the same bits). */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        int i = 0;
-        float s = 0;
-        if (n >= 8) {
-            FloatVector acc = FloatVector.zero(F8);
-            for (; i + 8 <= n; i += 8) acc = FloatVector.fromArray(F8, a, ao + i).fma(FloatVector.fromArray(F8, b, bo + i), acc);
-            acc = acc.add(acc.slice(4));   // lane i < 4: l_i + l_(i+4)
-            acc = acc.add(acc.slice(2));   // lane i < 2: (l_i + l_(i+4)) + (l_(i+2) + l_(i+6))
-            s = acc.add(acc.slice(1)).lane(0);
-        }
-        for (; i < n; i++) s += a[ao + i] * b[bo + i];
-        return s;
+        return FloatKernels.dotInOrder(a, ao, b, bo, n);
     }
-
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
     /**
      * Backward of one sequence of T rows starting at row {@code row0} (queries and keys alike, positions 0..T-1)

@@ -77,12 +77,12 @@ public final class Dequantize {
         int i = 0;
         for (; i + L <= n; i += L) {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector m = h.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            IntVector m = h.lanewise(VectorOperators.LSHL, 13).and(Simd.HALF_MAGNITUDE);
             top = top.max(m);
             m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x80000000)).reinterpretAsFloats().intoArray(out, outOff + i);
         }
         for (; i < n; i++) out[outOff + i] = f16(src, off + 2L * i);
-        if (top.reduceLanes(VectorOperators.MAX) >= 0x7C00 << 13) f16RowExact(out, outOff, src, off, n);
+        if (top.reduceLanes(VectorOperators.MAX) >= Simd.HALF_INF_MAGNITUDE) f16RowExact(out, outOff, src, off, n);
     }
 
     private static void f16RowExact(float[] out, int outOff, MemorySegment src, long off, int n) {

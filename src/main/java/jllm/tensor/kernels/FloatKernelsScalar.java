@@ -16,6 +16,10 @@ public final class FloatKernelsScalar {
         return (float) s;
     }
 
+    public static float dotInOrder(float[] a, int aOff, float[] b, int bOff, int n) {
+        return dot(a, aOff, b, bOff, n);
+    }
+
     public static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
         for (int i = 0; i < n; i++) y[yOff + i] = (float) (y[yOff + i] + (double) a * x[xOff + i]);
     }

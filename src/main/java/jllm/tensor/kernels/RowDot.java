@@ -98,15 +98,15 @@ public final class RowDot {
         for (; i + 2 * L <= n; i += 2 * L) {
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, w, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, w, off + 2L * (i + L), LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector m0 = h0.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
-            IntVector m1 = h1.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            IntVector m0 = h0.lanewise(VectorOperators.LSHL, 13).and(Simd.HALF_MAGNITUDE);
+            IntVector m1 = h1.lanewise(VectorOperators.LSHL, 13).and(Simd.HALF_MAGNITUDE);
             top = top.max(m0).max(m1);
             FloatVector f0 = m0.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h0.and(0x80000000)).reinterpretAsFloats();
             FloatVector f1 = m1.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h1.and(0x80000000)).reinterpretAsFloats();
             a0 = f0.fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = f1.fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
-        if (top.reduceLanes(VectorOperators.MAX) >= 0x7C00 << 13) return f16DotExact(w, off, x, xo, n);
+        if (top.reduceLanes(VectorOperators.MAX) >= Simd.HALF_INF_MAGNITUDE) return f16DotExact(w, off, x, xo, n);
         float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += f16(w, off + 2L * i) * x[xo + i];
         return s;

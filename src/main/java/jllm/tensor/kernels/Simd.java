@@ -54,6 +54,13 @@ final class Simd {
         return FloatVector.SPECIES_256;
     }
 
+    /**
+     * The fast half decoders ({@code RowDot.f16Dot}, {@code Dequantize.f16Row}) take {@code (h << 13) & HALF_MAGNITUDE}
+     * as float bits and rebase them by 2^112; a lane at or above {@code HALF_INF_MAGNITUDE} held an Inf or a NaN,
+     * which that decodes wrongly, and sends its row to the exact decoder.
+     */
+    static final int HALF_MAGNITUDE = 0x7FFF << 13, HALF_INF_MAGNITUDE = 0x7C00 << 13;
+
     /** IEEE half at byte {@code off}, little-endian. */
     static float f16(MemorySegment s, long off) {
         return Float.float16ToFloat(s.get(I16, off));

@@ -92,4 +92,23 @@ class FloatKernelsTest {
             }
         }
     }
+
+    /** dotInOrder's documented order, element by element: eight Math.fma chains, lanes added as a fixed tree, tail. */
+    @org.junit.jupiter.api.Test
+    void dotHasItsDocumentedOrder() {
+        java.util.Random rnd = new java.util.Random(3);
+        for (int n : new int[] {1, 7, 8, 9, 64, 67, 128}) {
+            float[] a = new float[n + 2], b = new float[n + 1];
+            for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextGaussian();
+            float[] lane = new float[8];
+            int i = 0;
+            for (; i + 8 <= n; i += 8) for (int l = 0; l < 8; l++) lane[l] = Math.fma(a[2 + i + l], b[1 + i + l], lane[l]);
+            float want = 0;
+            if (n >= 8) want = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+            for (; i < n; i++) want += a[2 + i] * b[1 + i];
+            org.assertj.core.api.Assertions.assertThat(Float.floatToIntBits(FloatKernels.dotInOrder(a, 2, b, 1, n))).as("n=%d", n)
+                    .isEqualTo(Float.floatToIntBits(want));
+        }
+    }
 }
