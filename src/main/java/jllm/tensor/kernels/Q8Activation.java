@@ -28,6 +28,11 @@ public final class Q8Activation {
     float[] d = new float[0];   // (n / 32) or (n / 256): the scale as the dot product uses it
     float[] s = new float[0];   // (n / 32), Q8_0 format: q8_1's f16(d * sum(q)) as a float
     int[] bsums = new int[0];   // (n / 16), Q8_K format: sum of q over each 16 elements
+    /**
+     * (n / 2), Q8_0 format: each block's quants in pairs, {@code pairs[16b + j] = (q[32b + j] << 16) + q[32b + 16 + j]},
+     * for the paired-product Q4_0 and Q4_1 kernels of {@link RowDotInt8}.
+     */
+    int[] pairs = new int[0];
 
     /** The format ggml uses for activations multiplied with weights of {@code type}. */
     public static Format formatFor(GGMLType type) {
@@ -43,11 +48,15 @@ public final class Q8Activation {
             d = new float[n / 32];
             s = new float[n / 32];
             bsums = new int[n / 16];
+            pairs = new int[n / 2];
         }
         this.format = format;
         this.n = n;
         if (format == Format.Q8_0) {
             for (int b = 0; b < n / 32; b++) quantizeQ8_0Block(x, xOff + 32 * b, b);
+            for (int b = 0; b < n / 32; b++) {
+                for (int j = 0; j < 16; j++) pairs[16 * b + j] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
+            }
         } else {
             for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
         }

@@ -62,8 +62,8 @@ public final class RowDotInt8 {
 
     static {
         KERNELS[GGMLType.Q8_0.ordinal()] = (w, off, a) -> q8_0(w, off, a.q, a.d, a.n);
-        KERNELS[GGMLType.Q4_0.ordinal()] = (w, off, a) -> q4_0(w, off, a.q, a.d, a.n);
-        KERNELS[GGMLType.Q4_1.ordinal()] = (w, off, a) -> q4_1(w, off, a.q, a.d, a.s, a.n);
+        KERNELS[GGMLType.Q4_0.ordinal()] = (w, off, a) -> q4_0(w, off, a.pairs, a.d, a.n);
+        KERNELS[GGMLType.Q4_1.ordinal()] = (w, off, a) -> q4_1(w, off, a.pairs, a.d, a.s, a.n);
         KERNELS[GGMLType.Q4_K.ordinal()] = (w, off, a) -> q45_K(w, off, 144, false, a.q, a.d, a.bsums, a.n);
         KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.q, a.d, a.bsums, a.n);
         KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
@@ -89,33 +89,50 @@ public final class RowDotInt8 {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static float q4_0(MemorySegment w, long off, byte[] qx, float[] dx, int n) {
+    /**
+     * Paired products, the integer dot product the Vector API lacks (x86's {@code pmaddwd}/{@code vpdpbusd}). With
+     * weight quants {@code u, v} and activation quants {@code x, y} packed as {@code a = u + v 2^16} and
+     * {@code b = y + x 2^16} (the activation's {@link Q8Activation#pairs}), one 32-bit multiply gives
+     * {@code a b = u y + (u x + v y) 2^16 + v x 2^32}: modulo 2^32 the last term vanishes, and while
+     * {@code |u y| < 2^15} and {@code |u x + v y| < 2^15} the lane holds exactly {@code u y + 2^16 (u x + v y)}, so
+     * {@code (a b + 2^15) >> 16} is the two-term dot product {@code u x + v y}. For 4-bit weights
+     * ({@code |u|, |v| <= 15}) and 8-bit activations ({@code |x|, |y| <= 127}) the bounds hold by a factor of eight.
+     * One multiply, one add and one shift thus do the work of two widenings, two multiplies and an add. The kernels
+     * write it inline ({@code a.mul(pairs).add(0x8000).lanewise(ASHR, 16)}), for the reason given in {@link Simd}.
+     *
+     * <p>Byte j of a Q4_0/Q4_1 block holds element j in its low nibble and element j + 16 in its high nibble, so
+     * {@code c | c << 12} masked to {@code 0x000F000F} is the weight pair {@code a = (q_j, q_(j+16))}.
+     */
+    static float q4_0(MemorySegment w, long off, int[] xp, float[] dx, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long p = off + 18L * b;
-            IntVector s = IntVector.zero(I);
-            for (int k = 0; k < 16; k += L) {
-                IntVector wq = (IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0);
-                IntVector x0 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + k).convertShape(VectorOperators.B2I, I, 0);
-                IntVector x1 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + 16 + k).convertShape(VectorOperators.B2I, I, 0);
-                s = s.add(wq.and(0x0F).sub(8).mul(x0)).add(wq.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8).mul(x1));
+            // the first L pairs, then (narrower than 512 bits) the rest: no zero vector to add to, which C2 keeps
+            IntVector c = (IntVector) ByteVector.fromMemorySegment(B, w, p + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector s = c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                    .mul(IntVector.fromArray(I, xp, 16 * b)).add(0x8000).lanewise(VectorOperators.ASHR, 16);
+            for (int k = L; k < 16; k += L) {
+                c = (IntVector) ByteVector.fromMemorySegment(B, w, p + 2 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                        .mul(IntVector.fromArray(I, xp, 16 * b + k)).add(0x8000).lanewise(VectorOperators.ASHR, 16));
             }
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static float q4_1(MemorySegment w, long off, byte[] qx, float[] dx, float[] sx, int n) {
+    static float q4_1(MemorySegment w, long off, int[] xp, float[] dx, float[] sx, int n) {
         FloatVector acc = FloatVector.zero(F);
         float mins = 0;
         for (int b = 0; b < n / 32; b++) {
             long p = off + 20L * b;
-            IntVector s = IntVector.zero(I);
-            for (int k = 0; k < 16; k += L) {
-                IntVector wq = (IntVector) ByteVector.fromMemorySegment(B, w, p + 4 + k, LE).convertShape(VectorOperators.B2I, I, 0);
-                IntVector x0 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + k).convertShape(VectorOperators.B2I, I, 0);
-                IntVector x1 = (IntVector) ByteVector.fromArray(B, qx, 32 * b + 16 + k).convertShape(VectorOperators.B2I, I, 0);
-                s = s.add(wq.and(0x0F).mul(x0)).add(wq.lanewise(VectorOperators.LSHR, 4).and(0x0F).mul(x1));
+            IntVector c = (IntVector) ByteVector.fromMemorySegment(B, w, p + 4, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector s = c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F)
+                    .mul(IntVector.fromArray(I, xp, 16 * b)).add(0x8000).lanewise(VectorOperators.ASHR, 16);
+            for (int k = L; k < 16; k += L) {
+                c = (IntVector) ByteVector.fromMemorySegment(B, w, p + 4 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F)
+                        .mul(IntVector.fromArray(I, xp, 16 * b + k)).add(0x8000).lanewise(VectorOperators.ASHR, 16));
             }
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
             mins += f16(w, p + 2) * sx[b];

@@ -54,6 +54,47 @@ class RowDotInt8Test {
         }
     }
 
+    /**
+     * The paired-product kernels (Q4_0, Q4_1; see {@code RowDotInt8.q4_0}) hold two 16-bit fields in one 32-bit lane;
+     * a carry or overflow between them would be off by multiples of 2^16. At the extremes (every quant byte 0x00,
+     * 0xFF, 0x0F or 0xF0, so nibbles at 0 or 15; activations of +-127 in patterns that make the paired
+     * elements j and j + 16 agree or differ in sign) the kernels must still equal the scalar twin's exact sums.
+     */
+    @Test
+    void pairedProductsAreExactAtTheQuantExtremes() {
+        var i16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        Q8Activation a = new Q8Activation();
+        int cols = 512;
+        for (GGMLType type : new GGMLType[] {GGMLType.Q4_0, GGMLType.Q4_1}) {
+            for (int fill : new int[] {0x00, 0xFF, 0x0F, 0xF0}) {
+                long bytes = type.bytes(cols);
+                var seg = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
+                seg.fill((byte) fill);
+                for (long blk = 0; blk < bytes; blk += type.typeSize) {
+                    seg.set(i16, blk, Float.floatToFloat16(1f));                     // d
+                    if (type != GGMLType.Q4_0) seg.set(i16, blk + 2, (short) 0);   // the min's scale: 0
+                }
+                for (int pattern = 0; pattern < 4; pattern++) {
+                    float[] x = new float[cols];
+                    for (int i = 0; i < cols; i++) {
+                        boolean second = i % 32 >= 16;
+                        x[i] = switch (pattern) {
+                            case 0 -> 1f;
+                            case 1 -> -1f;
+                            case 2 -> second ? -1f : 1f;
+                            default -> second ? 1f : -1f;
+                        };
+                    }
+                    a.quantize(Q8Activation.formatFor(type), x, 0, cols);
+                    float v = RowDotInt8.dot(type, seg, 0, a);
+                    float s = RowDotInt8.dotScalar(type, seg, 0, a);
+                    assertThat((double) Math.abs(v - s)).as("%s bytes 0x%02x pattern %d: %s vs %s", type, fill, pattern, v, s)
+                            .isLessThanOrEqualTo(1e-6 * Math.max(1, Math.abs(s)));
+                }
+            }
+        }
+    }
+
     @Test
     void matMulInt8PathUsesTheInt8KernelsAndFallsBackForFloatTypes() {
         Random rnd = new Random(13);
