@@ -48,7 +48,7 @@ public final class LoraMergeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         Path file = out.getFileName() != null && out.getFileName().toString().endsWith(".gguf") ? out : out.resolve(TrainingRun.MODEL);
-        try (Engine engine = Engine.open(model, threads, lora)) {
+        try (Engine engine = Engine.open(model, threads, lora, false)) {   // merged weights are written back in the file's types
             ModelConfig c = engine.model().config();
             LoRA l = engine.model().lora();
             Path abs = file.toAbsolutePath().normalize();

@@ -173,18 +173,23 @@ public final class Benchmark {
 
     /**
      * Weight bytes one decoded token reads: every matrix of every block, the output matrix (all vocab rows), and one
-     * row of the token embedding (the norm vectors are negligible and not counted). The roofline of generation is
-     * (memory read bandwidth) / this.
+     * row of the token embedding (the norm vectors are negligible and not counted), in the file's types: the same
+     * figure for every engine running the file (jllm's Q4_K matrices, repacked to Q4_K_R, read 4/3 of their share). The
+     * roofline of generation is (memory read bandwidth) / this.
      */
     public static long weightBytesPerToken(LlamaWeights w) {
         long b = 0;
         for (Tensor[] layer : new Tensor[][] {w.wq(), w.wk(), w.wv(), w.wo(), w.wGate(), w.wUp(), w.wDown()}) {
             if (layer == null) continue;
-            for (Tensor t : layer) b += t.data().byteSize();
+            for (Tensor t : layer) b += fileBytes(t);
         }
-        b += w.output().data().byteSize();
-        b += w.tokenEmbedding().rowBytes();
+        b += fileBytes(w.output());
+        b += fileBytes(w.tokenEmbedding()) / w.tokenEmbedding().rows();
         return b;
+    }
+
+    private static long fileBytes(Tensor t) {
+        return t.type().fileType().bytes(t.numElements());
     }
 
     /** Peak resident set size of this process ({@code VmHWM} of /proc/self/status), or -1 where there is none. */

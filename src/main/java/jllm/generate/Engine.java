@@ -1,6 +1,7 @@
 package jllm.generate;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -52,6 +53,14 @@ public final class Engine implements AutoCloseable {
      * @param lora a PEFT adapter folder (adapter_config.json + adapter_model.safetensors), or null for none
      */
     public static Engine open(Path path, int threads, Path lora) throws IOException {
+        return open(path, threads, lora, Repacking.enabledByDefault());
+    }
+
+    /**
+     * Opens a model, choosing whether Q4_K matrices are repacked for the decoding kernels ({@link Repacking}; commands
+     * that write the weights back pass false).
+     */
+    public static Engine open(Path path, int threads, Path lora, boolean repack) throws IOException {
         LoraAdapter adapter = null;
         if (lora != null) {
             if (!PeftAdapter.isAdapterFolder(lora)) {
@@ -60,28 +69,28 @@ public final class Engine implements AutoCloseable {
             adapter = PeftAdapter.read(lora);
         }
         if (Files.isDirectory(path)) {
-            if (HfFolder.isHfFolder(path)) return openHf(path, threads, adapter);
+            if (HfFolder.isHfFolder(path)) return openHf(path, threads, adapter, repack);
             Path gguf = path.resolve("model.gguf");
-            if (Files.isRegularFile(gguf)) return openGguf(gguf, threads, adapter);
+            if (Files.isRegularFile(gguf)) return openGguf(gguf, threads, adapter, repack);
             throw new IllegalArgumentException(path + " is neither a Hugging Face model folder (config.json + "
                     + "model.safetensors) nor a jllm model folder (model.gguf)");
         }
-        return openGguf(path, threads, adapter);
+        return openGguf(path, threads, adapter, repack);
     }
 
-    private static Engine openGguf(Path path, int threads, LoraAdapter adapter) throws IOException {
+    private static Engine openGguf(Path path, int threads, LoraAdapter adapter, boolean repack) throws IOException {
         GGUFFile f = GGUFFile.open(path);
         try {
             GGUFLlamaMapping.Loaded loaded = GGUFLlamaMapping.load(f);
             return build(f, f.getString("tokenizer.chat_template", null), loaded.config(), loaded.weights(),
-                    Tokenizers.fromGGUF(f), threads, path, adapter);
+                    Tokenizers.fromGGUF(f), threads, path, adapter, repack);
         } catch (RuntimeException e) {
             f.close();
             throw e;
         }
     }
 
-    private static Engine openHf(Path dir, int threads, LoraAdapter adapter) throws IOException {
+    private static Engine openHf(Path dir, int threads, LoraAdapter adapter, boolean repack) throws IOException {
         HfFolder hf = HfFolder.open(dir);
         try {
             if (!hf.hasTokenizer()) throw new IllegalArgumentException(dir + " has no tokenizer.json (or vocab.json + merges.txt)");
@@ -104,7 +113,7 @@ public final class Engine implements AutoCloseable {
             String template = hf.tokenizerFiles().tokenizerConfig() != null && hf.tokenizerFiles().tokenizerConfig().hasNonNull("chat_template")
                     && hf.tokenizerFiles().tokenizerConfig().get("chat_template").isTextual()
                     ? hf.tokenizerFiles().tokenizerConfig().get("chat_template").asText() : null;
-            return build(hf, template, config, weights, hf.tokenizer(), threads, dir, adapter);
+            return build(hf, template, config, weights, hf.tokenizer(), threads, dir, adapter, repack);
         } catch (RuntimeException | IOException e) {
             hf.close();
             throw e;
@@ -112,17 +121,24 @@ public final class Engine implements AutoCloseable {
     }
 
     private static Engine build(AutoCloseable files, String template, ModelConfig config, jllm.model.LlamaWeights weights,
-                                Tokenizer tok, int threads, Path path, LoraAdapter adapter) {
+                                Tokenizer tok, int threads, Path path, LoraAdapter adapter, boolean repack) {
         if (tok.vocabSize() > config.vocab()) {
             throw new IllegalArgumentException(path.getFileName() + ": tokenizer has " + tok.vocabSize()
                     + " tokens but the model's embedding has only " + config.vocab() + " rows");
         }
         LoRA lora = adapter == null ? null : PeftLoraMapping.toModel(adapter, config, false);
         Linear linear = new Linear(threads <= 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        Arena repacked = Arena.ofShared();   // the repacked matrices, freed with the engine
         try {
-            return new Engine(files, template, new LlamaModel(config, weights, linear, lora), tok, linear);
+            if (repack) weights = Repacking.apply(weights, linear, repacked);
+            AutoCloseable both = () -> {
+                repacked.close();
+                files.close();
+            };
+            return new Engine(both, template, new LlamaModel(config, weights, linear, lora), tok, linear);
         } catch (RuntimeException e) {
             linear.close();
+            repacked.close();
             throw e;
         }
     }

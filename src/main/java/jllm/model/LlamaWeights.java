@@ -201,8 +201,28 @@ public record LlamaWeights(
     }
 
     /**
+     * These weights with every projection matrix and the output matrix replaced by {@code f} of it (a tied token
+     * embedding with the output, so it stays tied); an untied token embedding, the norms and biases are kept.
+     */
+    public LlamaWeights withMatrices(java.util.function.UnaryOperator<Tensor> f) {
+        java.util.Map<Tensor, Tensor> done = new java.util.IdentityHashMap<>();
+        Function<Tensor, Tensor> g = t -> t == null ? null : done.computeIfAbsent(t, f);
+        Function<Tensor[], Tensor[]> all = a -> {
+            if (a == null) return null;
+            Tensor[] r = new Tensor[a.length];
+            for (int i = 0; i < a.length; i++) r[i] = g.apply(a[i]);
+            return r;
+        };
+        Tensor out = g.apply(output);
+        Tensor embd = tokenEmbedding == output ? out : tokenEmbedding;
+        return new LlamaWeights(embd, positionEmbedding, attnNorm, attnNormBias, all.apply(wq), all.apply(wk), all.apply(wv),
+                all.apply(wo), bq, bk, bv, bo, ffnNorm, ffnNormBias, all.apply(wGate), all.apply(wUp), all.apply(wDown),
+                bGate, bUp, bDown, outputNorm, outputNormBias, out, ropeFreqs);
+    }
+
+    /**
      * Bytes of the weights this model holds: every distinct tensor view (the tied output counted once) in its stored
-     * type, plus the norm and bias vectors and RoPE factors as float32 (as GGUF stores them), so that the planner's
+     * (file) type, a matrix repacked at load time ({@link jllm.tensor.GGMLType#Q4_K_R}) counted as the Q4_K it was, plus the norm and bias vectors and RoPE factors as float32 (as GGUF stores them), so that the planner's
      * {@code estimate infer --verify} can compare its prediction with what the engine actually references.
      */
     public long storedBytes() {
@@ -215,7 +235,7 @@ public record LlamaWeights(
         for (Tensor[] group : new Tensor[][] {wq, wk, wv, wo, wGate, wUp, wDown}) {
             if (group != null) all.addAll(java.util.Arrays.asList(group));
         }
-        for (Tensor t : all) if (t != null && seen.add(t)) bytes += t.data().byteSize();
+        for (Tensor t : all) if (t != null && seen.add(t)) bytes += t.type().fileType().bytes(t.numElements());
         for (float[][] group : new float[][][] {attnNorm, attnNormBias, bq, bk, bv, bo, ffnNorm, ffnNormBias, bGate, bUp, bDown}) {
             if (group != null) for (float[] v : group) if (v != null) bytes += 4L * v.length;
         }

@@ -66,6 +66,9 @@ public final class DequantizeScalar {
             case Q6_K -> {
                 for (int b = 0; b < n / 256; b++) q6_K(src, offset + 210L * b, dst, dstOff + 256 * b);
             }
+            case Q4_K_R -> {
+                for (int b = 0; b < n / 32; b++) q4_K_R(src, offset + 24L * b, dst, dstOff + 32 * b);
+            }
         }
     }
 
@@ -98,6 +101,17 @@ public final class DequantizeScalar {
             int q = u8(s, b + 2 + j);
             y[o + j] = ((q & 0x0F) - 8) * d;
             y[o + j + 16] = ((q >> 4) - 8) * d;
+        }
+    }
+
+    /** One 32-element sub-block of {@link GGMLType#Q4_K_R}: {@code d * q - m}, as ggml dequantizes Q4_K. */
+    private static void q4_K_R(MemorySegment s, long b, float[] y, int o) {
+        float d = s.get(F32, b);
+        float m = s.get(F32, b + 4);
+        for (int j = 0; j < 16; j++) {
+            int q = u8(s, b + 8 + j);
+            y[o + j] = d * (q & 0x0F) - m;
+            y[o + j + 16] = d * (q >> 4) - m;
         }
     }
 

@@ -18,7 +18,14 @@ package jllm.tensor;
  *   Q5_K  13    256    176   f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]
  *   Q6_K  14    256    210   u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d
  *   BF16  30      1      2   bfloat16
+ *   Q4_K_R  -    256    192   8 sub-blocks of 32: f32 d, m; u8 qs[16]   x = d * q - m   (jllm's in-memory layout)
  * </pre>
+ *
+ * <p>{@link #Q4_K_R} is not a file type (its id is -1; {@link #fromId} never returns it, writers refuse it): it is Q4_K
+ * repacked at load time for the decoding kernels ({@code jllm.tensor.Q4KRepack}), each 32-element sub-block with its
+ * scale {@code d * sc} and min {@code dmin * m} decoded to floats (exactly: an f16 times a 6-bit integer) and its
+ * nibbles paired as in Q4_0 (byte j holds element j low and element j + 16 high), so that one byte widens to the
+ * weight pair of the paired-product kernel.
  */
 public enum GGMLType {
     F32(0, 1, 4),
@@ -29,7 +36,8 @@ public enum GGMLType {
     Q4_K(12, 256, 144),
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
-    BF16(30, 1, 2);
+    BF16(30, 1, 2),
+    Q4_K_R(-1, 256, 192);
 
     /** GGML's numeric id, as stored in GGUF tensor infos. */
     public final int id;
@@ -62,10 +70,20 @@ public enum GGMLType {
         return blockSize > 1;
     }
 
+    /** The file type this type's tensors come from: Q4_K for {@link #Q4_K_R}, else the type itself. */
+    public GGMLType fileType() {
+        return this == Q4_K_R ? Q4_K : this;
+    }
+
+    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R}). */
+    public boolean isFileType() {
+        return id >= 0;
+    }
+
     /** The type with GGML id {@code id}, or an exception naming the id when jllm does not support it. */
     public static GGMLType fromId(int id) {
         for (GGMLType t : values()) {
-            if (t.id == id) return t;
+            if (t.id == id && t.isFileType()) return t;
         }
         throw new IllegalArgumentException("unsupported GGML tensor type id " + id
                 + " (jllm reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)");

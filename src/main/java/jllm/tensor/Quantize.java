@@ -63,6 +63,13 @@ public final class Quantize {
             case Q6_K -> {
                 for (int b = 0; b < n / 256; b++) KQuants.q6_K(src, srcOff + 256 * b, dst, dstOff + 210L * b);
             }
+            case Q4_K_R -> {     // ggml's Q4_K quantizer, then the repacking the engine applies at load time
+                MemorySegment block = MemorySegment.ofArray(new byte[144]);
+                for (int b = 0; b < n / 256; b++) {
+                    KQuants.q4_K(src, srcOff + 256 * b, block, 0);
+                    Q4KRepack.block(block, 0, dst, dstOff + 192L * b);
+                }
+            }
         }
     }
 

@@ -156,6 +156,9 @@ public final class GGUFWriter {
 
     private GGUFWriter add(String name, GGMLType type, long[] ne, MemorySegment data, TensorSource source, boolean replace) {
         if (name == null || type == null || ne == null) throw new IllegalArgumentException("tensor name, type and shape must not be null");
+        if (!type.isFileType()) {
+            throw new IllegalArgumentException("tensor '" + name + "' is " + type + ", jllm's in-memory layout, which GGUF files cannot hold");
+        }
         if (replace && !tensors.containsKey(name)) throw new IllegalArgumentException("no tensor '" + name + "' to replace");
         if (!replace && tensors.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
         GGUFTensorInfo info = info(name, type, ne);

@@ -64,6 +64,7 @@ public final class Dequantize {
         DECODERS[GGMLType.Q4_K.ordinal()] = Dequantize::q4_KRow;
         DECODERS[GGMLType.Q5_K.ordinal()] = Dequantize::q5_KRow;
         DECODERS[GGMLType.Q6_K.ordinal()] = Dequantize::q6_KRow;
+        DECODERS[GGMLType.Q4_K_R.ordinal()] = Dequantize::q4_K_RRow;
     }
 
     private static void f32Row(float[] out, int outOff, MemorySegment src, long off, int n) {
@@ -138,6 +139,19 @@ public final class Dequantize {
                 IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 4 + k, LE).convertShape(VectorOperators.B2I, I, 0));
                 ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(out, o + k);
                 ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(out, o + 16 + k);
+            }
+        }
+    }
+
+    private static void q4_K_RRow(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 24L * b;
+            float d = src.get(Simd.F32, p), m = src.get(Simd.F32, p + 4);
+            int o = outOff + 32 * b;
+            for (int k = 0; k < 16; k += L) {
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 8 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).sub(m).intoArray(out, o + k);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).sub(m).intoArray(out, o + 16 + k);
             }
         }
     }

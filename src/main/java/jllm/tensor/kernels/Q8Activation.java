@@ -29,14 +29,18 @@ public final class Q8Activation {
     float[] s = new float[0];   // (n / 32), Q8_0 format: q8_1's f16(d * sum(q)) as a float
     int[] bsums = new int[0];   // (n / 16), Q8_K format: sum of q over each 16 elements
     /**
-     * (n / 2), Q8_0 format: each block's quants in pairs, {@code pairs[16b + j] = (q[32b + j] << 16) + q[32b + 16 + j]},
-     * for the paired-product Q4_0 and Q4_1 kernels of {@link RowDotInt8}.
+     * (n / 2): each 32 quants in pairs, {@code pairs[16b + j] = (q[32b + j] << 16) + q[32b + 16 + j]},
+     * for the paired-product Q4_0, Q4_1 and Q4_K_R kernels of {@link RowDotInt8}.
      */
     int[] pairs = new int[0];
+    /** (n / 32), Q8_K format: each 32-element sub-block's scale (its block's d), for {@link jllm.tensor.GGMLType#Q4_K_R}. */
+    float[] d32 = new float[0];
+    /** (n / 32), Q8_K format: {@code d * sum(q)} over each 32-element sub-block. */
+    float[] dsum32 = new float[0];
 
     /** The format ggml uses for activations multiplied with weights of {@code type}. */
     public static Format formatFor(GGMLType type) {
-        return type.blockSize == 256 ? Format.Q8_K : Format.Q8_0;
+        return type.blockSize == 256 ? Format.Q8_K : Format.Q8_0;   // Q4_K_R too: it is Q4_K, repacked
     }
 
     /** Quantizes {@code x[xOff .. xOff + n)} to {@code format}; {@code n} must be a multiple of its block size. */
@@ -49,16 +53,22 @@ public final class Q8Activation {
             s = new float[n / 32];
             bsums = new int[n / 16];
             pairs = new int[n / 2];
+            d32 = new float[n / 32];
+            dsum32 = new float[n / 32];
         }
         this.format = format;
         this.n = n;
         if (format == Format.Q8_0) {
             for (int b = 0; b < n / 32; b++) quantizeQ8_0Block(x, xOff + 32 * b, b);
-            for (int b = 0; b < n / 32; b++) {
-                for (int j = 0; j < 16; j++) pairs[16 * b + j] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
-            }
         } else {
             for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
+            for (int t = 0; t < n / 32; t++) {
+                d32[t] = d[t / 8];
+                dsum32[t] = d[t / 8] * (bsums[2 * t] + bsums[2 * t + 1]);
+            }
+        }
+        for (int b = 0; b < n / 32; b++) {
+            for (int j = 0; j < 16; j++) pairs[16 * b + j] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
         }
     }
 

@@ -67,6 +67,7 @@ public final class RowDot {
         KERNELS[GGMLType.Q4_K.ordinal()] = RowDot::q4_K;
         KERNELS[GGMLType.Q5_K.ordinal()] = RowDot::q5_K;
         KERNELS[GGMLType.Q6_K.ordinal()] = RowDot::q6_K;
+        KERNELS[GGMLType.Q4_K_R.ordinal()] = RowDot::q4_K_R;
     }
 
     /** The float-path row dot kernel for {@code type}. */
@@ -209,6 +210,27 @@ public final class RowDot {
             accM = sx.fma(FloatVector.broadcast(F, f16(w, p + 2)), accM);
         }
         return acc.add(accM).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Q4_K_R: per 32-element sub-block {@code d sum(q x) - m sum(x)}, the float scale and min stored before the nibbles. */
+    static float q4_K_R(MemorySegment w, long off, float[] x, int xo, int n) {
+        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 24L * b;
+            int xb = xo + 32 * b;
+            FloatVector s = FloatVector.zero(F), sx = FloatVector.zero(F);
+            for (int k = 0; k < 16; k += L) {
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 8 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                FloatVector xl = FloatVector.fromArray(F, x, xb + k);
+                FloatVector xh = FloatVector.fromArray(F, x, xb + 16 + k);
+                s = ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xl, s);
+                s = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xh, s);
+                sx = sx.add(xl).add(xh);
+            }
+            acc = s.fma(FloatVector.broadcast(F, w.get(F32, p)), acc);
+            accM = sx.fma(FloatVector.broadcast(F, w.get(F32, p + 4)), accM);
+        }
+        return acc.sub(accM).reduceLanes(VectorOperators.ADD);
     }
 
     /** Sub-block scale ({@code which} 0) or min (1) of Q4_K/Q5_K's 12 packed bytes at {@code sc}. */

@@ -67,6 +67,7 @@ public final class RowDotInt8 {
         KERNELS[GGMLType.Q4_K.ordinal()] = (w, off, a) -> q45_K(w, off, 144, false, a.q, a.d, a.bsums, a.n);
         KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.q, a.d, a.bsums, a.n);
         KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
+        KERNELS[GGMLType.Q4_K_R.ordinal()] = (w, off, a) -> q4_K_R(w, off, a.pairs, a.d32, a.dsum32, a.n);
     }
 
     /** The int8 kernel for {@code type}, or null for the float types. */
@@ -104,20 +105,31 @@ public final class RowDotInt8 {
      * {@code c | c << 12} masked to {@code 0x000F000F} is the weight pair {@code a = (q_j, q_(j+16))}.
      */
     static float q4_0(MemorySegment w, long off, int[] xp, float[] dx, int n) {
-        return q4Pairs(w, off, 18, 0x00080008, xp, dx, n);
+        return q4Pairs(w, off, 18, false, 0x00080008, xp, dx, n);
     }
 
     static float q4_1(MemorySegment w, long off, int[] xp, float[] dx, float[] sx, int n) {
         float mins = 0;
         for (int b = 0; b < n / 32; b++) mins += f16(w, off + 20L * b + 2) * sx[b];
-        return q4Pairs(w, off, 20, 0, xp, dx, n) + mins;
+        return q4Pairs(w, off, 20, false, 0, xp, dx, n) + mins;
     }
 
     /**
-     * {@code sum_b d_b dx_b sum(q_w q_x)} over blocks of {@code blockBytes} bytes that start with the f16 scale and end
-     * with the 16 nibble bytes, the quants less {@code bias} per pair ({@code 0x00080008}: Q4_0's offset of 8 on both).
+     * Q4_K_R against a Q8_K activation: per 32-element sub-block {@code d dx sum(q_w q_x) - m dx sum(q_x)}, with the
+     * activation's scale and quant sums per sub-block ({@link Q8Activation#d32}, {@link Q8Activation#dsum32}).
      */
-    private static float q4Pairs(MemorySegment w, long off, int blockBytes, int bias, int[] xp, float[] dx, int n) {
+    static float q4_K_R(MemorySegment w, long off, int[] xp, float[] d32, float[] dsum32, int n) {
+        float mins = 0;
+        for (int b = 0; b < n / 32; b++) mins += w.get(Simd.F32, off + 24L * b + 4) * dsum32[b];
+        return q4Pairs(w, off, 24, true, 0, xp, d32, n) - mins;
+    }
+
+    /**
+     * {@code sum_b d_b dx_b sum(q_w q_x)} over blocks of {@code blockBytes} bytes that start with the scale (f16, or f32
+     * when {@code f32Scale}) and end with the 16 nibble bytes, the quants less {@code bias} per pair ({@code 0x00080008}:
+     * Q4_0's offset of 8 on both).
+     */
+    private static float q4Pairs(MemorySegment w, long off, int blockBytes, boolean f32Scale, int bias, int[] xp, float[] dx, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long p = off + (long) blockBytes * b;
@@ -131,7 +143,8 @@ public final class RowDotInt8 {
                 s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(bias)
                         .mul(IntVector.fromArray(I, xp, 16 * b + k)).add(0x8000).lanewise(VectorOperators.ASHR, 16));
             }
-            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
+            float d = f32Scale ? w.get(Simd.F32, p) : f16(w, p);
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d * dx[b]), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -277,6 +290,19 @@ public final class RowDotInt8 {
                         summ += RowDot.scaleMin(w, p + 4, j, 1) * (a.bsums[16 * b + 2 * j] + a.bsums[16 * b + 2 * j + 1]);
                     }
                     acc += (double) (a.d[b] * f16(w, p)) * sumi - (double) (a.d[b] * f16(w, p + 2)) * summ;
+                }
+            }
+            case Q4_K_R -> {
+                for (int t = 0; t < n / 32; t++) {
+                    long p = off + 24L * t;
+                    int s = 0;
+                    for (int j = 0; j < 16; j++) {
+                        int c = Simd.u8(w, p + 8 + j);
+                        s += (c & 0xF) * a.q[32 * t + j] + (c >> 4) * a.q[32 * t + 16 + j];
+                    }
+                    float dx = a.d[t / 8];
+                    acc += (double) (w.get(Simd.F32, p) * dx) * s
+                            - (double) (w.get(Simd.F32, p + 4) * dx) * (a.bsums[2 * t] + a.bsums[2 * t + 1]);
                 }
             }
             case Q6_K -> {

@@ -19,10 +19,10 @@ class RowDotInt8Test {
     void vectorMatchesScalarTwinAndStaysCloseToFloatPath() {
         Random rnd = new Random(9);
         Q8Activation a = new Q8Activation();
-        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
+        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_K_R}) {
             double worstTwin = 0, worstFloat = 0;
             for (int cols : type.blockSize == 32 ? new int[] {32, 96, 2048} : new int[] {256, 768, 2048}) {
-                Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);
+                Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);   // Q4_K_R: random Q4_K bytes repacked
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
                 a.quantize(Q8Activation.formatFor(type), x, 0, cols);
                 // activation quantization: |x - d q| <= |d| / 2 per element, plus the f16 rounding of q8_0's d
@@ -55,7 +55,7 @@ class RowDotInt8Test {
     }
 
     /**
-     * The paired-product kernels (Q4_0, Q4_1; see {@code RowDotInt8.q4_0}) hold two 16-bit fields in one 32-bit lane;
+     * The paired-product kernels (Q4_0, Q4_1, Q4_K_R; see {@code RowDotInt8.q4_0}) hold two 16-bit fields in one 32-bit lane;
      * a carry or overflow between them would be off by multiples of 2^16. At the extremes (every quant byte 0x00,
      * 0xFF, 0x0F or 0xF0, so nibbles at 0 or 15; activations of +-127 in patterns that make the paired
      * elements j and j + 16 agree or differ in sign) the kernels must still equal the scalar twin's exact sums.
@@ -65,12 +65,19 @@ class RowDotInt8Test {
         var i16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
         Q8Activation a = new Q8Activation();
         int cols = 512;
-        for (GGMLType type : new GGMLType[] {GGMLType.Q4_0, GGMLType.Q4_1}) {
+        var f32 = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (GGMLType type : new GGMLType[] {GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K_R}) {
             for (int fill : new int[] {0x00, 0xFF, 0x0F, 0xF0}) {
                 long bytes = type.bytes(cols);
                 var seg = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
                 seg.fill((byte) fill);
-                for (long blk = 0; blk < bytes; blk += type.typeSize) {
+                if (type == GGMLType.Q4_K_R) {
+                    for (long blk = 0; blk < bytes; blk += 24) {   // 32-element sub-blocks: d = 1, m = 0
+                        seg.set(f32, blk, 1f);
+                        seg.set(f32, blk + 4, 0f);
+                    }
+                }
+                for (long blk = 0; type != GGMLType.Q4_K_R && blk < bytes; blk += type.typeSize) {
                     seg.set(i16, blk, Float.floatToFloat16(1f));                     // d
                     if (type != GGMLType.Q4_0) seg.set(i16, blk + 2, (short) 0);   // the min's scale: 0
                 }
@@ -100,7 +107,7 @@ class RowDotInt8Test {
         Random rnd = new Random(13);
         try (WorkerPool pool = new WorkerPool(2)) {
             MatMul mm = new MatMul(pool, MatMul.Path.INT8);
-            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.F16}) {
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.F16}) {
                 int cols = 512, rows = 37;
                 Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
@@ -134,7 +141,7 @@ class RowDotInt8Test {
         Random rnd = new Random(17);
         try (WorkerPool pool = new WorkerPool(3)) {
             MatMul mm = new MatMul(pool, MatMul.Path.INT8);
-            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K}) {
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q4_K_R}) {
                 int cols = 512, rows = 29, T = 5;
                 Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
                 float[] x = RandomTensors.gaussian(rnd, 3 + T * cols, 1.0);

@@ -1,0 +1,127 @@
+package jllm.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+import jllm.format.gguf.GGUFWriter;
+import jllm.tensor.kernels.Q8Activation;
+import jllm.tensor.kernels.RowDotInt8;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Q4KRepack}: Q4_K blocks with every byte random (all nibbles, all 6-bit scale and min patterns, the f16 d and
+ * dmin set to random values) repacked into Q4_K_R must dequantize to the same floats bit for bit (ggml's
+ * {@code dequantize_row_q4_K} computes {@code d sc q - dmin m} with the same two products), and their int8 dot products
+ * with a Q8_K activation must equal the Q4_K kernel's up to the order of the float additions (the integer sums are the
+ * same numbers). A hand-made block pins the layout itself.
+ */
+class Q4KRepackTest {
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    static Tensor randomQ4K(Random rnd, int rows, int cols) {
+        long bytes = GGMLType.Q4_K.bytes((long) rows * cols);
+        byte[] b = new byte[(int) bytes];
+        rnd.nextBytes(b);
+        MemorySegment seg = Arena.ofAuto().allocate(bytes, 64);
+        MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, 0, b.length);
+        for (long blk = 0; blk < bytes; blk += 144) {
+            seg.set(I16, blk, Float.floatToFloat16((float) (rnd.nextDouble() * 0.1 - 0.05)));
+            seg.set(I16, blk + 2, Float.floatToFloat16((float) (rnd.nextDouble() * 0.1 - 0.05)));
+        }
+        return Tensor.of("q", GGMLType.Q4_K, seg, cols, rows);
+    }
+
+    @Test
+    void repackedBlocksDequantizeToTheSameFloats() {
+        Random rnd = new Random(5);
+        for (int cols : new int[] {256, 768, 2048}) {
+            Tensor q = randomQ4K(rnd, 7, cols);
+            Tensor r = Q4KRepack.repack(q, Arena.ofAuto());
+            assertThat(r.type()).isEqualTo(GGMLType.Q4_K_R);
+            assertThat(r.data().byteSize()).isEqualTo(q.data().byteSize() / 144 * 192);
+            assertThat(r.toFloatArray()).as("cols %d", cols).containsExactly(q.toFloatArray());
+        }
+    }
+
+    @Test
+    void int8DotsEqualTheQ4KKernelsUpToFloatRounding() {
+        Random rnd = new Random(6);
+        Q8Activation a = new Q8Activation();
+        double worst = 0;
+        for (int cols : new int[] {256, 768, 2048}) {
+            Tensor q = randomQ4K(rnd, 9, cols);
+            Tensor r = Q4KRepack.repack(q, Arena.ofAuto());
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+            a.quantize(Q8Activation.formatFor(GGMLType.Q4_K_R), x, 0, cols);
+            assertThat(a.format()).isEqualTo(Q8Activation.Format.Q8_K);   // the activation ggml pairs with Q4_K
+            float[] wf = q.toFloatArray();
+            for (int row = 0; row < 9; row++) {
+                double absTerms = 0;
+                for (int i = 0; i < cols; i++) absTerms += Math.abs((double) wf[row * cols + i] * a.value(i));
+                float want = RowDotInt8.dotScalar(GGMLType.Q4_K, q.data(), q.rowOffset(row), a);
+                float scalar = RowDotInt8.dotScalar(GGMLType.Q4_K_R, r.data(), r.rowOffset(row), a);
+                float vector = RowDotInt8.dot(GGMLType.Q4_K_R, r.data(), r.rowOffset(row), a);
+                float q4k = RowDotInt8.dot(GGMLType.Q4_K, q.data(), q.rowOffset(row), a);
+                assertThat((double) Math.abs(scalar - want)).as("scalar twins, cols %d row %d", cols, row).isLessThanOrEqualTo(1e-6 * absTerms);
+                assertThat((double) Math.abs(vector - want)).as("kernel, cols %d row %d", cols, row).isLessThanOrEqualTo(1e-6 * absTerms);
+                worst = Math.max(worst, Math.abs(vector - q4k) / absTerms);
+            }
+        }
+        System.out.printf("Q4_K_R vs Q4_K int8 kernels: max |diff| / sum|terms| = %.3g%n", worst);
+        assertThat(worst).isLessThanOrEqualTo(1e-6);
+    }
+
+    /** One super-block made by hand: sub-block j has scale j + 1 and min 2j, element e of the block the nibble e % 16. */
+    @Test
+    void theLayoutByHand() {
+        MemorySegment q = Arena.ofAuto().allocate(144);
+        q.set(I16, 0, Float.floatToFloat16(0.5f));    // d
+        q.set(I16, 2, Float.floatToFloat16(0.25f));   // dmin
+        int[] sc = new int[8], m = new int[8];
+        for (int j = 0; j < 8; j++) {
+            sc[j] = j + 1;
+            m[j] = 2 * j;
+        }
+        // the 12 scale bytes (get_scale_min_k4): j < 4 in the low 6 bits of bytes j and j + 4; j >= 4 split
+        for (int j = 0; j < 4; j++) {
+            q.set(ValueLayout.JAVA_BYTE, 4 + j, (byte) (sc[j] | (sc[j + 4] >> 4) << 6));
+            q.set(ValueLayout.JAVA_BYTE, 8 + j, (byte) (m[j] | (m[j + 4] >> 4) << 6));
+            q.set(ValueLayout.JAVA_BYTE, 12 + j, (byte) ((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4));
+        }
+        for (int g = 0; g < 4; g++) {   // byte l of group g: element l of sub-block 2g low, of 2g + 1 high
+            for (int l = 0; l < 32; l++) q.set(ValueLayout.JAVA_BYTE, 16 + 32 * g + l, (byte) ((l % 16) | ((l + 3) % 16) << 4));
+        }
+        Tensor r = Q4KRepack.repack(Tensor.of("h", GGMLType.Q4_K, q, 256), Arena.ofAuto());
+        MemorySegment p = r.data();
+        for (int j = 0; j < 8; j++) {
+            long o = 24L * j;
+            assertThat(p.get(F32, o)).as("scale of sub-block %d", j).isEqualTo(0.5f * sc[j]);
+            assertThat(p.get(F32, o + 4)).as("min of sub-block %d", j).isEqualTo(0.25f * m[j]);
+            for (int k = 0; k < 16; k++) {
+                int e = k, e16 = k + 16;   // elements k and k + 16 of sub-block j
+                int want = j % 2 == 0 ? (e % 16) | (e16 % 16) << 4 : ((e + 3) % 16) | ((e16 + 3) % 16) << 4;
+                assertThat(p.get(ValueLayout.JAVA_BYTE, o + 8 + k) & 0xFF).as("sub-block %d byte %d", j, k).isEqualTo(want);
+            }
+        }
+    }
+
+    @Test
+    void theInMemoryTypeIsNoFileType() {
+        assertThat(GGMLType.Q4_K_R.isFileType()).isFalse();
+        assertThat(GGMLType.Q4_K_R.fileType()).isEqualTo(GGMLType.Q4_K);
+        assertThatThrownBy(() -> GGMLType.fromId(-1)).hasMessageContaining("unsupported GGML tensor type id -1");
+        Tensor r = Q4KRepack.repack(randomQ4K(new Random(1), 1, 256), Arena.ofAuto());
+        assertThatThrownBy(() -> new GGUFWriter().tensor("r", r.type(), r.ne(), r.data()))
+                .hasMessageContaining("Q4_K_R, jllm's in-memory layout");
+        assertThatThrownBy(() -> Q4KRepack.repack(Tensor.quantize("f", GGMLType.Q4_0, new float[32], 32), Arena.ofAuto()))
+                .hasMessageContaining("is Q4_0, not Q4_K");
+    }
+}
