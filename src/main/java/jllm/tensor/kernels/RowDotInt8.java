@@ -105,31 +105,20 @@ public final class RowDotInt8 {
      * {@code c | c << 12} masked to {@code 0x000F000F} is the weight pair {@code a = (q_j, q_(j+16))}.
      */
     static float q4_0(MemorySegment w, long off, int[] xp, float[] dx, int n) {
-        return q4Pairs(w, off, 18, false, 0x00080008, xp, dx, n);
+        return q4Pairs(w, off, 18, 0x00080008, xp, dx, n);
     }
 
     static float q4_1(MemorySegment w, long off, int[] xp, float[] dx, float[] sx, int n) {
         float mins = 0;
         for (int b = 0; b < n / 32; b++) mins += f16(w, off + 20L * b + 2) * sx[b];
-        return q4Pairs(w, off, 20, false, 0, xp, dx, n) + mins;
+        return q4Pairs(w, off, 20, 0, xp, dx, n) + mins;
     }
 
     /**
-     * Q4_K_R against a Q8_K activation: per 32-element sub-block {@code d dx sum(q_w q_x) - m dx sum(q_x)}, with the
-     * activation's scale and quant sums per sub-block ({@link Q8Activation#d32}, {@link Q8Activation#dsum32}).
+     * {@code sum_b d_b dx_b sum(q_w q_x)} over blocks of {@code blockBytes} bytes that start with the f16 scale and end
+     * with the 16 nibble bytes, the quants less {@code bias} per pair ({@code 0x00080008}: Q4_0's offset of 8 on both).
      */
-    static float q4_K_R(MemorySegment w, long off, int[] xp, float[] d32, float[] dsum32, int n) {
-        float mins = 0;
-        for (int b = 0; b < n / 32; b++) mins += w.get(Simd.F32, off + 24L * b + 4) * dsum32[b];
-        return q4Pairs(w, off, 24, true, 0, xp, d32, n) - mins;
-    }
-
-    /**
-     * {@code sum_b d_b dx_b sum(q_w q_x)} over blocks of {@code blockBytes} bytes that start with the scale (f16, or f32
-     * when {@code f32Scale}) and end with the 16 nibble bytes, the quants less {@code bias} per pair ({@code 0x00080008}:
-     * Q4_0's offset of 8 on both).
-     */
-    private static float q4Pairs(MemorySegment w, long off, int blockBytes, boolean f32Scale, int bias, int[] xp, float[] dx, int n) {
+    private static float q4Pairs(MemorySegment w, long off, int blockBytes, int bias, int[] xp, float[] dx, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long p = off + (long) blockBytes * b;
@@ -143,10 +132,35 @@ public final class RowDotInt8 {
                 s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(bias)
                         .mul(IntVector.fromArray(I, xp, 16 * b + k)).add(0x8000).lanewise(VectorOperators.ASHR, 16));
             }
-            float d = f32Scale ? w.get(Simd.F32, p) : f16(w, p);
-            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d * dx[b]), acc);
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, f16(w, p) * dx[b]), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q4_K_R against a Q8_K activation: per 32-element sub-block {@code d dx sum(q_w q_x) - m dx sum(q_x)}, the float
+     * scale and min read from the block and the activation's scale and quant sums per sub-block
+     * ({@link Q8Activation#d32}, {@link Q8Activation#dsum32}). The loop of {@link #q4Pairs} with the min term in it: a
+     * separate pass for the mins (as Q4_1 takes) ran 13% slower here, and the scalar reads from the segment are what
+     * costs (kernel alone, one core, the 1B file's FFN rows, alternated in one process).
+     */
+    static float q4_K_R(MemorySegment w, long off, int[] xp, float[] d32, float[] dsum32, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        float mins = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 24L * b;
+            IntVector c = (IntVector) ByteVector.fromMemorySegment(B, w, p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector s = c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F)
+                    .mul(IntVector.fromArray(I, xp, 16 * b)).add(0x8000).lanewise(VectorOperators.ASHR, 16);
+            for (int k = L; k < 16; k += L) {
+                c = (IntVector) ByteVector.fromMemorySegment(B, w, p + 8 + k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F)
+                        .mul(IntVector.fromArray(I, xp, 16 * b + k)).add(0x8000).lanewise(VectorOperators.ASHR, 16));
+            }
+            acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, w.get(Simd.F32, p) * d32[b]), acc);
+            mins += w.get(Simd.F32, p + 4) * dsum32[b];
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
 
     /** Q4_K ({@code q5 = false}, 144-byte blocks) or Q5_K (176-byte blocks) against a Q8_K activation. */
