@@ -51,6 +51,11 @@ final class EngineVerification {
                         r.ok ? "ok" : "MISMATCH" + (r.what.equals("activations") ? " (tolerance 10%)" : " (must be exact)"));
                 ok &= r.ok;
             }
+            long held = engine.model().weights().heldBytes();
+            if (held != w) {
+                out.printf("(weights held in memory: %d B; the engine repacks Q4_K matrices for decoding, 192 bytes per 256 "
+                        + "weights instead of 144; -Djllm.repack=false keeps the file's layout)%n", held);
+            }
             out.flush();
             return ok;
         }

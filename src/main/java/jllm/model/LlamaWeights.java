@@ -226,6 +226,18 @@ public record LlamaWeights(
      * {@code estimate infer --verify} can compare its prediction with what the engine actually references.
      */
     public long storedBytes() {
+        return bytes(t -> t.type().fileType().bytes(t.numElements()));
+    }
+
+    /**
+     * Bytes of the weights as this model holds them in memory: as {@link #storedBytes} but each tensor in its own
+     * type, so matrices repacked at load time count at their repacked size (192 bytes per 256 Q4_K weights, not 144).
+     */
+    public long heldBytes() {
+        return bytes(t -> t.data().byteSize());
+    }
+
+    private long bytes(java.util.function.ToLongFunction<Tensor> tensorBytes) {
         java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         long bytes = 0;
         java.util.List<Tensor> all = new ArrayList<>();
@@ -235,7 +247,7 @@ public record LlamaWeights(
         for (Tensor[] group : new Tensor[][] {wq, wk, wv, wo, wGate, wUp, wDown}) {
             if (group != null) all.addAll(java.util.Arrays.asList(group));
         }
-        for (Tensor t : all) if (t != null && seen.add(t)) bytes += t.type().fileType().bytes(t.numElements());
+        for (Tensor t : all) if (t != null && seen.add(t)) bytes += tensorBytes.applyAsLong(t);
         for (float[][] group : new float[][][] {attnNorm, attnNormBias, bq, bk, bv, bo, ffnNorm, ffnNormBias, bGate, bUp, bDown}) {
             if (group != null) for (float[] v : group) if (v != null) bytes += 4L * v.length;
         }
