@@ -140,6 +140,7 @@ public final class BenchCommand implements Callable<Integer> {
                 o.put("n_gen", tg ? r.tokens() : 0);
                 o.put("n_batch", batch);
                 o.put("model_size", facts.bytes);
+                o.put("weights_held_bytes", facts.heldBytes);
                 o.put("model_n_params", facts.params);
                 o.put("file_bytes", facts.fileBytes);
                 o.put("kv_cache_bytes", kvBytes);
@@ -164,6 +165,10 @@ public final class BenchCommand implements Callable<Integer> {
                 out.printf("peak RSS %.1f MiB = file %.1f MiB %+.1f MiB (KV cache %.1f MiB, activations %.1f MiB)%n",
                         peakRss / 1048576.0, facts.fileBytes / 1048576.0, (peakRss - facts.fileBytes) / 1048576.0,
                         kvBytes / 1048576.0, stateBytes / 1048576.0);
+                if (facts.heldBytes != facts.bytes) {
+                    out.printf("weights held in memory %.1f MiB, the file's %.1f MiB: Q4_K matrices repacked for decoding "
+                            + "(-Djllm.repack=false keeps the file's layout)%n", facts.heldBytes / 1048576.0, facts.bytes / 1048576.0);
+                }
                 for (Benchmark.Result r : results) {
                     out.printf("%s: %d GCs (%d ms), %.1f bytes allocated per token by the calling thread, %.2f cores busy%n",
                             r.test(), r.gcCount(), r.gcMillis(), r.allocatedBytesPerToken(), r.cpuUtilization());
@@ -221,13 +226,13 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** What the table and JSON say about the model file. */
-    private record ModelFacts(String name, String type, long bytes, long params, long fileBytes, long bytesPerToken) {
+    private record ModelFacts(String name, String type, long bytes, long params, long fileBytes, long bytesPerToken, long heldBytes) {
         static ModelFacts of(Path file, Engine e) throws java.io.IOException {
             LlamaWeights w = e.model().weights();
             long params = 0;
             for (LlamaWeights.Param p : LlamaWeights.parameters(e.model().config())) params += p.size();
             return new ModelFacts(file.getFileName().toString(), dominantType(w), w.storedBytes(), params,
-                    Files.size(file), Benchmark.weightBytesPerToken(w));
+                    Files.size(file), Benchmark.weightBytesPerToken(w), w.heldBytes());
         }
 
         /** The type holding the most bytes among the blocks' matrices (the file's quantization, as llama-bench names it). */

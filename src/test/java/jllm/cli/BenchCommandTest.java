@@ -83,6 +83,7 @@ class BenchCommandTest {
             assertThat(o.get("avg_ts").asDouble()).isCloseTo(mean, within(1e-9 * mean));
             assertThat(o.get("stddev_ts").asDouble()).isCloseTo(sd, within(1e-9 * mean));
             assertThat(o.get("model_size").asLong()).isEqualTo(tensorBytes(model));
+            assertThat(o.get("weights_held_bytes").asLong()).as("Q8_0 is held as stored").isEqualTo(tensorBytes(model));
             assertThat(o.get("file_bytes").asLong()).isEqualTo(Files.size(model));
             assertThat(o.get("peak_rss_bytes").asLong()).isGreaterThan(o.get("file_bytes").asLong());
             assertThat(o.get("gc_count").asLong()).isNotNegative();
@@ -141,6 +142,40 @@ class BenchCommandTest {
     }
 
     /** From the file's tensor table: every block matrix, the output matrix (or the tied embedding) and one embedding row. */
+    /**
+     * A Q4_K file: the type, model size and weight bytes per token are the file's (what llama-bench reports), while the
+     * engine holds each Q4_K matrix repacked at 192 bytes per 256 weights instead of 144, which weights_held_bytes and
+     * the text report say.
+     */
+    @Test
+    void aQ4KFileIsReportedInItsOwnTypeAndHeldRepacked() throws Exception {
+        Path q4k = tmp.resolve("tiny-q4k.gguf");
+        String vocab = TestData.file("tokenizer/llamacpp-vocab/ggml-vocab-llama-spm.gguf").toString();
+        int rc = new CommandLine(new MakeModelCommand()).execute("--type", "Q4_K", "--dim", "256", "--layers", "1", "--heads", "4",
+                "--kv-heads", "2", "--ffn", "512", "--vocab-from", vocab, "-o", q4k.toString());
+        assertThat(rc).as("make-model exit code").isZero();
+        long q4kBytes = 0;
+        try (GGUFFile f = GGUFFile.open(q4k)) {
+            for (GGUFTensorInfo t : f.tensors().values()) if (t.type() == jllm.tensor.GGMLType.Q4_K) q4kBytes += t.byteSize();
+        }
+        assertThat(q4kBytes).isPositive();
+        Run r = run("-m", q4k.toString(), "-p", "0", "-n", "4", "-r", "1", "-t", "2", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out()).get(0);
+        assertThat(o.get("type").asText()).isEqualTo("Q4_K");
+        assertThat(o.get("model_size").asLong()).isEqualTo(tensorBytes(q4k));
+        assertThat(o.get("weight_bytes_per_token").asLong()).isEqualTo(expectedWeightBytesPerToken(q4k));
+        // the matrices the engine multiplies by are repacked; an untied token embedding, looked up a row at a time, is not
+        long embd;
+        try (GGUFFile f = GGUFFile.open(q4k)) {
+            embd = f.findTensor("output.weight").isPresent() && f.tensor("token_embd.weight").type() == jllm.tensor.GGMLType.Q4_K
+                    ? f.tensor("token_embd.weight").byteSize() : 0;
+        }
+        assertThat(o.get("weights_held_bytes").asLong()).isEqualTo(tensorBytes(q4k) + (q4kBytes - embd) / 144 * 48);
+        Run text = run("-m", q4k.toString(), "-p", "0", "-n", "4", "-r", "1", "-t", "2");
+        assertThat(text.out()).contains("Q4_K matrices repacked for decoding");
+    }
+
     static long expectedWeightBytesPerToken(Path file) throws Exception {
         try (GGUFFile f = GGUFFile.open(file)) {
             long b = 0;
