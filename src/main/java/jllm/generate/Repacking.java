@@ -16,9 +16,9 @@ import jllm.tensor.Tensor;
  * repacked matrix are then dropped from the resident set ({@link MemorySegment#unload}, madvise DONTNEED: they stay in
  * the page cache), so the copy replaces the mapping's share of memory instead of adding to it.
  *
- * <p>The cost is memory and load time: the 1B Q4_K file is held in 884 MiB instead of 663, and opening it takes ~4 s
- * longer on the benchmark VM, most of it the first touch of the new anonymous memory (llama.cpp pays the same there for
- * its Q4_0 repack); {@code bench/README.md} section 7 has the figures.
+ * <p>The cost is memory and load time: the 1B Q4_K file is held in 884 MiB instead of 663, and opening it takes ~2 s
+ * longer on the benchmark VM, most of it the first touch of the new memory ({@link jllm.tensor.AnonymousMemory}; llama.cpp
+ * pays 3.5 s there for its Q4_0 repack); {@code bench/README.md} section 7 has the figures.
  *
  * <p>On by default; the system property {@code jllm.repack=false} keeps the file's layout (less memory, slower Q4_K
  * decoding). Commands that write the weights back (LoRA merge) open the engine without it.

@@ -28,7 +28,7 @@ public final class Q4KRepack {
     /** A Q4_K_R tensor of {@code q4k}'s shape in fresh native memory of {@code arena}, its rows not yet filled. */
     public static Tensor allocate(Tensor q4k, Arena arena) {
         if (q4k.type() != GGMLType.Q4_K) throw new IllegalArgumentException(q4k.name() + " is " + q4k.type() + ", not Q4_K");
-        MemorySegment dst = arena.allocate(GGMLType.Q4_K_R.bytes(q4k.numElements()), 64);
+        MemorySegment dst = AnonymousMemory.allocate(GGMLType.Q4_K_R.bytes(q4k.numElements()), arena);   // first touched by the workers
         return Tensor.of(q4k.name(), GGMLType.Q4_K_R, dst, q4k.ne());
     }
 
