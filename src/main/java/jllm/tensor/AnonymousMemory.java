@@ -10,26 +10,25 @@ import java.util.Locale;
 
 /**
  * Native memory that is not zeroed by the JVM: on Linux an anonymous private {@code mmap}, whose pages the kernel
- * zero-fills on first touch, so the threads that first write them share the page faults, advised to use transparent
- * huge pages ({@code madvise(MADV_HUGEPAGE)}: 512 times fewer faults and TLB entries where the system allows them);
- * elsewhere (or if the calls are unavailable) {@link Arena#allocate}, which zeroes the whole block on the calling
- * thread first.
+ * zero-fills on first touch, so the threads that first write them share the page faults; elsewhere (or if the call is
+ * unavailable) {@link Arena#allocate}, which zeroes the whole block on the calling thread first.
  *
  * <p>Why: the load-time repacking ({@link Q4KRepack}) writes 900 MB for the 1B Q4_K file; on the benchmark VM a page
  * fault costs ~14 us, and the arena's single-threaded zeroing of that block took ~3 s before the repacking workers
- * could start. Opening that file and generating one token: 6.0-6.8 s with the arena, 4.7-5.0 s mapped, 4.1-4.6 s with
- * the huge-page advice (tg128 18.9 / 19.4 / 19.5 / 22.6 t/s against 17.8 / 18.1 / 18.4 / 22.9 without it, alternated).
- * Spec: POSIX {@code mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)} and
- * {@code munmap} when the arena closes; Linux's flag values and {@code MADV_HUGEPAGE} (14).
+ * could start. Opening that file and generating one token: 6.0-6.8 s with the arena, 4.7-5.0 s mapped here. Transparent
+ * huge pages ({@code madvise(MADV_HUGEPAGE)}) made loading faster still (4.1-4.6 s) but decoding from them was slower on
+ * that VM (Q4_0 weights copied into such memory: tg128 -10% against 4 KiB pages, six of six alternations), so they are
+ * not asked for. Spec: POSIX {@code mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)} and
+ * {@code munmap} when the arena closes; Linux's flag values.
  */
 public final class AnonymousMemory {
     private AnonymousMemory() {}
 
-    private static final int PROT_READ_WRITE = 0x3, MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20, MADV_HUGEPAGE = 14;
-    private static final MethodHandle MMAP, MUNMAP, MADVISE;
+    private static final int PROT_READ_WRITE = 0x3, MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final MethodHandle MMAP, MUNMAP;
 
     static {
-        MethodHandle mmap = null, munmap = null, madvise = null;
+        MethodHandle mmap = null, munmap = null;
         if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             try {
                 Linker linker = Linker.nativeLinker();
@@ -39,8 +38,6 @@ public final class AnonymousMemory {
                         ValueLayout.JAVA_LONG));
                 munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
                         FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-                madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
             } catch (RuntimeException | Error e) {   // no native access, no libc symbol: the arena's allocator then
                 mmap = null;
                 munmap = null;
@@ -48,7 +45,6 @@ public final class AnonymousMemory {
         }
         MMAP = mmap;
         MUNMAP = munmap;
-        MADVISE = madvise;
     }
 
     /** Whether {@link #allocate} maps memory itself (else it falls back to the arena's zeroed allocation). */
@@ -71,11 +67,6 @@ public final class AnonymousMemory {
         }
         if (p.address() == -1L || p.address() == 0L) {   // MAP_FAILED: out of address space or memory
             throw new OutOfMemoryError("mmap of " + bytes + " bytes failed");
-        }
-        try {   // a hint: where transparent huge pages are off or unsupported the call fails and nothing changes
-            int rc = (int) MADVISE.invokeExact(p, bytes, MADV_HUGEPAGE);
-        } catch (Throwable t) {
-            // keep the small pages
         }
         return p.reinterpret(bytes, arena, AnonymousMemory::unmap);
     }
