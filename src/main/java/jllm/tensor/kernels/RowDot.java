@@ -192,45 +192,38 @@ public final class RowDot {
     }
 
     static float q4_1(MemorySegment w, long off, float[] x, int xo, int n) {
-        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
-        int nb = n / 32;
-        for (int b = 0; b < nb; b++) {
-            long p = off + 20L * b;
-            int xb = xo + 32 * b;
-            FloatVector s = FloatVector.zero(F), sx = FloatVector.zero(F);
-            for (int k = 0; k < 16; k += L) {
-                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 4 + k, LE).convertShape(VectorOperators.B2I, I, 0));
-                FloatVector xl = FloatVector.fromArray(F, x, xb + k);
-                FloatVector xh = FloatVector.fromArray(F, x, xb + 16 + k);
-                s = ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xl, s);
-                s = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xh, s);
-                sx = sx.add(xl).add(xh);
-            }
-            acc = s.fma(FloatVector.broadcast(F, f16(w, p)), acc);
-            accM = sx.fma(FloatVector.broadcast(F, f16(w, p + 2)), accM);
-        }
-        return acc.add(accM).reduceLanes(VectorOperators.ADD);
+        return q4WithMin(w, off, x, xo, n, 20, false);
     }
 
     /** Q4_K_R: per 32-element sub-block {@code d sum(q x) - m sum(x)}, the float scale and min stored before the nibbles. */
     static float q4_K_R(MemorySegment w, long off, float[] x, int xo, int n) {
+        return q4WithMin(w, off, x, xo, n, 24, true);
+    }
+
+    /**
+     * {@code sum_b d_b sum(q x) + m_b sum(x)} over blocks of {@code blockBytes} bytes that start with the scale and the
+     * min and end with the 16 nibble bytes: Q4_1 (f16 d and m, x = d q + m) or, when {@code f32}, Q4_K_R (f32 d and m,
+     * x = d q - m, so the min enters negated; negation is exact, so the sum is the same as subtracting).
+     */
+    private static float q4WithMin(MemorySegment w, long off, float[] x, int xo, int n, int blockBytes, boolean f32) {
         FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
-            long p = off + 24L * b;
+            long p = off + (long) blockBytes * b, q = p + blockBytes - 16;
             int xb = xo + 32 * b;
             FloatVector s = FloatVector.zero(F), sx = FloatVector.zero(F);
             for (int k = 0; k < 16; k += L) {
-                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, p + 8 + k, LE).convertShape(VectorOperators.B2I, I, 0));
+                IntVector c = ((IntVector) ByteVector.fromMemorySegment(B, w, q + k, LE).convertShape(VectorOperators.B2I, I, 0));
                 FloatVector xl = FloatVector.fromArray(F, x, xb + k);
                 FloatVector xh = FloatVector.fromArray(F, x, xb + 16 + k);
-                s = ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xl, s);
-                s = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xh, s);
+                s = ((FloatVector) (c.and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xl, s);
+                s = ((FloatVector) (c.lanewise(VectorOperators.LSHR, 4).and(0x0F)).convert(VectorOperators.I2F, 0)).fma(xh, s);
                 sx = sx.add(xl).add(xh);
             }
-            acc = s.fma(FloatVector.broadcast(F, w.get(F32, p)), acc);
-            accM = sx.fma(FloatVector.broadcast(F, w.get(F32, p + 4)), accM);
+            float d = f32 ? w.get(F32, p) : f16(w, p), m = f32 ? -w.get(F32, p + 4) : f16(w, p + 2);
+            acc = s.fma(FloatVector.broadcast(F, d), acc);
+            accM = sx.fma(FloatVector.broadcast(F, m), accM);
         }
-        return acc.sub(accM).reduceLanes(VectorOperators.ADD);
+        return acc.add(accM).reduceLanes(VectorOperators.ADD);
     }
 
     /** Sub-block scale ({@code which} 0) or min (1) of Q4_K/Q5_K's 12 packed bytes at {@code sc}. */
