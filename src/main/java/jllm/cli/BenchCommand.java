@@ -240,7 +240,7 @@ public final class BenchCommand implements Callable<Integer> {
             Map<GGMLType, Long> by = new EnumMap<>(GGMLType.class);
             for (Tensor[] layer : new Tensor[][] {w.wq(), w.wk(), w.wv(), w.wo(), w.wGate(), w.wUp(), w.wDown()}) {
                 if (layer == null) continue;
-                for (Tensor t : layer) by.merge(t.type().fileType(), t.type().fileType().bytes(t.numElements()), Long::sum);
+                for (Tensor t : layer) by.merge(t.type().fileType(), t.fileBytes(), Long::sum);
             }
             return by.entrySet().stream().max(Map.Entry.comparingByValue()).map(en -> en.getKey().name()).orElse("?");
         }

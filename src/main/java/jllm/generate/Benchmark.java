@@ -181,15 +181,11 @@ public final class Benchmark {
         long b = 0;
         for (Tensor[] layer : new Tensor[][] {w.wq(), w.wk(), w.wv(), w.wo(), w.wGate(), w.wUp(), w.wDown()}) {
             if (layer == null) continue;
-            for (Tensor t : layer) b += fileBytes(t);
+            for (Tensor t : layer) b += t.fileBytes();
         }
-        b += fileBytes(w.output());
-        b += fileBytes(w.tokenEmbedding()) / w.tokenEmbedding().rows();
+        b += w.output().fileBytes();
+        b += w.tokenEmbedding().fileBytes() / w.tokenEmbedding().rows();
         return b;
-    }
-
-    private static long fileBytes(Tensor t) {
-        return t.type().fileType().bytes(t.numElements());
     }
 
     /** Peak resident set size of this process ({@code VmHWM} of /proc/self/status), or -1 where there is none. */

@@ -226,7 +226,7 @@ public record LlamaWeights(
      * {@code estimate infer --verify} can compare its prediction with what the engine actually references.
      */
     public long storedBytes() {
-        return bytes(t -> t.type().fileType().bytes(t.numElements()));
+        return bytes(Tensor::fileBytes);
     }
 
     /**

@@ -77,7 +77,7 @@ public enum GGMLType {
 
     /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R}). */
     public boolean isFileType() {
-        return id >= 0;
+        return fileType() == this;
     }
 
     /** The type with GGML id {@code id}, or an exception naming the id when jllm does not support it. */

@@ -136,6 +136,14 @@ public final class Tensor {
         return Math.toIntExact(numElements / ne[0]);
     }
 
+    /**
+     * Bytes this tensor takes in a model file: {@link #data()}'s size, except for a matrix repacked at load time
+     * ({@link GGMLType#Q4_K_R}), which counts as the {@link GGMLType#fileType} it was read as.
+     */
+    public long fileBytes() {
+        return type.fileType().bytes(numElements);
+    }
+
     /** Bytes of one row: {@code cols / blockSize * typeSize}. */
     public long rowBytes() {
         return type.bytes(ne[0]);
