@@ -68,7 +68,7 @@ public final class MatMul {
         MatVecTask t = matVecTask;
         t.set(out, outOff, w, x, xOff);
         t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
-        if (t.int8) q8.quantize(Q8Activation.formatFor(w.type()), x, xOff, w.cols());
+        if (t.int8) q8.quantize(Q8Activation.formatFor(w.type()), x, xOff, w.cols(), RowDotInt8.usesPairs(w.type()));
         try {
             pool.parallelFor(w.rows(), MATVEC_GRAIN, t);
         } finally {
@@ -105,7 +105,8 @@ public final class MatMul {
                 q8Tokens = grown;
             }
             Q8Activation.Format f = Q8Activation.formatFor(w.type());
-            for (int i = 0; i < T; i++) q8Tokens[i].quantize(f, x, xOff + i * w.cols(), w.cols());
+            boolean pairs = RowDotInt8.usesPairs(w.type());
+            for (int i = 0; i < T; i++) q8Tokens[i].quantize(f, x, xOff + i * w.cols(), w.cols(), pairs);
         }
         try {
             pool.parallelFor(w.rows(), PANEL_ROWS, t);

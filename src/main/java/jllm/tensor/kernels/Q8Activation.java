@@ -33,18 +33,35 @@ public final class Q8Activation {
      * for the paired-product Q4_0, Q4_1 and Q4_K_R kernels of {@link RowDotInt8}.
      */
     int[] pairs = new int[0];
-    /** (n / 32), Q8_K format: each 32-element sub-block's scale (its block's d), for {@link jllm.tensor.GGMLType#Q4_K_R}. */
-    float[] d32 = new float[0];
-    /** (n / 32), Q8_K format: {@code d * sum(q)} over each 32-element sub-block. */
-    float[] dsum32 = new float[0];
+    /**
+     * (n / 32), Q8_K format, with the pairs: each 32-element sub-block's scale (its 256-element block's d) and
+     * {@code d * sum(q)} over it, for Q4_K_R. d32 repeats {@link #d}, but the kernel indexing it per sub-block ran
+     * faster than one indexing {@code d[b >> 3]} (tg64 1B Q4_K, 2 threads, alternated: 18.9 / 19.6 / 18.9 against
+     * 15.7 / 15.8 / 15.2 t/s).
+     */
+    float[] d32 = new float[0], dsum32 = new float[0];
+    /** Whether {@link #pairs} (and {@link #d32}, {@link #dsum32}) hold this quantization's values. */
+    boolean hasPairs;
 
     /** The format ggml uses for activations multiplied with weights of {@code type}. */
     public static Format formatFor(GGMLType type) {
         return type.blockSize == 256 ? Format.Q8_K : Format.Q8_0;   // Q4_K_R too: it is Q4_K, repacked
     }
 
-    /** Quantizes {@code x[xOff .. xOff + n)} to {@code format}; {@code n} must be a multiple of its block size. */
+    /**
+     * Quantizes {@code x[xOff .. xOff + n)} to {@code format}, with the pairs the paired-product kernels read;
+     * {@code n} must be a multiple of the format's block size.
+     */
     public void quantize(Format format, float[] x, int xOff, int n) {
+        quantize(format, x, xOff, n, true);
+    }
+
+    /**
+     * As {@link #quantize(Format, float[], int, int)}, building {@link #pairs}, {@link #d32} and {@link #dsum32} only when
+     * {@code withPairs}: {@link MatMul} skips them for weight types whose kernels do not read them
+     * ({@link RowDotInt8#usesPairs}), saving a pass over the activation per product.
+     */
+    void quantize(Format format, float[] x, int xOff, int n, boolean withPairs) {
         int bs = format == Format.Q8_K ? 256 : 32;
         if (n % bs != 0) throw new IllegalArgumentException("activation length " + n + " is not a multiple of " + bs + " for " + format);
         if (q.length < n) {
@@ -62,13 +79,17 @@ public final class Q8Activation {
             for (int b = 0; b < n / 32; b++) quantizeQ8_0Block(x, xOff + 32 * b, b);
         } else {
             for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
+        }
+        hasPairs = withPairs;
+        if (!withPairs) return;
+        for (int b = 0; b < n / 32; b++) {
+            for (int j = 0; j < 16; j++) pairs[16 * b + j] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
+        }
+        if (format == Format.Q8_K) {
             for (int t = 0; t < n / 32; t++) {
                 d32[t] = d[t / 8];
                 dsum32[t] = d[t / 8] * (bsums[2 * t] + bsums[2 * t + 1]);
             }
-        }
-        for (int b = 0; b < n / 32; b++) {
-            for (int j = 0; j < 16; j++) pairs[16 * b + j] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
         }
     }
 

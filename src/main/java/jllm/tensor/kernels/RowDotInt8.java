@@ -48,6 +48,7 @@ public final class RowDotInt8 {
         if (a.format != Q8Activation.formatFor(type)) {
             throw new IllegalArgumentException(type + " weights need a " + Q8Activation.formatFor(type) + " activation, not " + a.format);
         }
+        if (usesPairs(type) && !a.hasPairs) throw new IllegalArgumentException(type + " weights need an activation quantized with its pairs");
         return k.dot(w, off, a);
     }
 
@@ -68,6 +69,11 @@ public final class RowDotInt8 {
         KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.q, a.d, a.bsums, a.n);
         KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
         KERNELS[GGMLType.Q4_K_R.ordinal()] = (w, off, a) -> q4_K_R(w, off, a.pairs, a.d32, a.dsum32, a.n);
+    }
+
+    /** Whether the kernel for {@code type} reads the activation's {@link Q8Activation#pairs}. */
+    static boolean usesPairs(GGMLType type) {
+        return type == GGMLType.Q4_0 || type == GGMLType.Q4_1 || type == GGMLType.Q4_K_R;
     }
 
     /** The int8 kernel for {@code type}, or null for the float types. */

@@ -60,6 +60,31 @@ class RowDotInt8Test {
      * 0xFF, 0x0F or 0xF0, so nibbles at 0 or 15; activations of +-127 in patterns that make the paired
      * elements j and j + 16 agree or differ in sign) the kernels must still equal the scalar twin's exact sums.
      */
+    /**
+     * MatMul quantizes activations without the pairs for weight types whose kernels do not read them; the checked entry
+     * refuses such an activation for a paired-product type instead of reading stale pairs, and takes it for the others.
+     */
+    @Test
+    void anActivationWithoutPairsServesOnlyTheKernelsThatDoNotReadThem() {
+        Random rnd = new Random(4);
+        float[] x = RandomTensors.gaussian(rnd, 256, 1.0);
+        Q8Activation a = new Q8Activation();
+        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q4_K_R}) {
+            Tensor w = RandomTensors.rawBytes(rnd, type, 1, 256);
+            a.quantize(Q8Activation.formatFor(type), x, 0, 256, RowDotInt8.usesPairs(type));
+            float lean = RowDotInt8.dot(type, w.data(), 0, a);
+            a.quantize(Q8Activation.formatFor(type), x, 0, 256, false);
+            if (RowDotInt8.usesPairs(type)) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> RowDotInt8.dot(type, w.data(), 0, a))
+                        .hasMessageContaining("quantized with its pairs");
+            } else {
+                assertThat(RowDotInt8.dot(type, w.data(), 0, a)).isEqualTo(lean);
+            }
+            a.quantize(Q8Activation.formatFor(type), x, 0, 256);
+            assertThat(RowDotInt8.dot(type, w.data(), 0, a)).as("%s", type).isEqualTo(lean);
+        }
+    }
+
     @Test
     void pairedProductsAreExactAtTheQuantExtremes() {
         var i16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
