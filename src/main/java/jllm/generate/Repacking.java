@@ -2,10 +2,15 @@ package jllm.generate;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 
 import jllm.model.Linear;
 import jllm.model.LlamaWeights;
 import jllm.tensor.GGMLType;
+import jllm.tensor.Q40Repack;
 import jllm.tensor.Q4KRepack;
 import jllm.tensor.Tensor;
 
@@ -34,9 +39,55 @@ final class Repacking {
         return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
     }
 
-    /** {@code w} with its Q4_K matrices repacked into memory of {@code arena}; other tensors are kept as they are. */
+    /**
+     * {@code w} with its Q4_K matrices repacked into memory of {@code arena} and its eligible Q4_0 matrices onto heap
+     * arrays ({@link Q40Repack}, as many as the heap takes with 64 MiB to spare; the rest keep the file's layout); other
+     * tensors are kept as they are.
+     */
     static LlamaWeights apply(LlamaWeights w, Linear linear, Arena arena) {
-        return w.withMatrices(t -> t.type() == GGMLType.Q4_K ? q4K(t, linear, arena) : t);
+        // Q4_0: whole matrices per worker, so that each worker allocates (and the JVM zeroes, page by page) its own
+        // arrays: the first touch of fresh memory is most of the cost, and this spreads it over the threads
+        List<Tensor> q40 = new ArrayList<>();
+        long room = heapRoom();
+        for (Tensor t : matrices(w)) {
+            if (Q40Repack.eligible(t) && t.fileBytes() <= room) {
+                q40.add(t);
+                room -= t.fileBytes();
+            }
+        }
+        Tensor[] packed = new Tensor[q40.size()];
+        linear.parallelFor(q40.size(), (i, worker) -> packed[i] = q40(q40.get(i)));
+        Map<Tensor, Tensor> byQ40 = new IdentityHashMap<>();
+        for (int i = 0; i < packed.length; i++) byQ40.put(q40.get(i), packed[i]);
+        return w.withMatrices(t -> t.type() == GGMLType.Q4_K ? q4K(t, linear, arena) : byQ40.getOrDefault(t, t));
+    }
+
+    /** The distinct matrices of {@code w}, in its order. */
+    private static List<Tensor> matrices(LlamaWeights w) {
+        List<Tensor> all = new ArrayList<>();
+        w.withMatrices(t -> {
+            all.add(t);
+            return t;
+        });
+        return all;
+    }
+
+    /** Bytes the heap can still take, keeping 64 MiB spare. */
+    static long heapRoom() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()) - (64L << 20);
+    }
+
+    /**
+     * One Q4_0 matrix repacked to {@link GGMLType#Q4_0_R} on the calling thread; a mapped source's pages are dropped. A
+     * matrix with an Inf or NaN block scale keeps its Q4_0 layout (the kernel's scale decoding assumes finite ones).
+     */
+    static Tensor q40(Tensor t) {
+        Tensor out = Q40Repack.allocate(t);
+        if (!Q40Repack.repackRows(t, out, 0, t.rows())) return t;
+        MemorySegment src = t.data();
+        if (src.isMapped()) src.unload();
+        return out;
     }
 
     /** One Q4_K matrix repacked on {@code linear}'s workers into {@code arena}; a mapped source's pages are dropped. */

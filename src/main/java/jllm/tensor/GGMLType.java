@@ -19,6 +19,7 @@ package jllm.tensor;
  *   Q6_K  14    256    210   u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d
  *   BF16  30      1      2   bfloat16
  *   Q4_K_R  -    256    192   8 sub-blocks of 32: f32 d, m; u8 qs[16]   x = d * q - m   (jllm's in-memory layout)
+ *   Q4_0_R  -    512    288   16 Q4_0 blocks: f16 d[16]; u8 qs[16][16], byte j of block i at 16 j + i   (in memory)
  * </pre>
  *
  * <p>{@link #Q4_K_R} is not a file type (its id is -1; {@link #fromId} never returns it, writers refuse it): it is Q4_K
@@ -26,6 +27,11 @@ package jllm.tensor;
  * scale {@code d * sc} and min {@code dmin * m} decoded to floats (exactly: an f16 times a 6-bit integer) and its
  * nibbles paired as in Q4_0 (byte j holds element j low and element j + 16 high), so that one byte widens to the
  * weight pair of the paired-product kernel.
+ *
+ * <p>{@link #Q4_0_R} (id -2, in memory only, like Q4_K_R) is Q4_0 with 16 consecutive blocks of a row interleaved
+ * ({@code jllm.tensor.Q40Repack}): their 16 scales first, then byte j of the 16 blocks side by side, so that one 16-byte
+ * load gives one weight pair of each block and a 16-lane vector holds 16 blocks' partial sums. Same bytes per weight as
+ * Q4_0.
  */
 public enum GGMLType {
     F32(0, 1, 4),
@@ -37,7 +43,8 @@ public enum GGMLType {
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
     BF16(30, 1, 2),
-    Q4_K_R(-1, 256, 192);
+    Q4_K_R(-1, 256, 192),
+    Q4_0_R(-2, 512, 288);
 
     /** GGML's numeric id, as stored in GGUF tensor infos. */
     public final int id;
@@ -70,12 +77,16 @@ public enum GGMLType {
         return blockSize > 1;
     }
 
-    /** The file type this type's tensors come from: Q4_K for {@link #Q4_K_R}, else the type itself. */
+    /** The file type this type's tensors come from: Q4_K for {@link #Q4_K_R}, Q4_0 for {@link #Q4_0_R}, else the type itself. */
     public GGMLType fileType() {
-        return this == Q4_K_R ? Q4_K : this;
+        return switch (this) {
+            case Q4_K_R -> Q4_K;
+            case Q4_0_R -> Q4_0;
+            default -> this;
+        };
     }
 
-    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R}). */
+    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R} and {@link #Q4_0_R}). */
     public boolean isFileType() {
         return fileType() == this;
     }

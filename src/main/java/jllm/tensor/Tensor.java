@@ -26,6 +26,7 @@ public final class Tensor {
     private final long[] ne;            // (ne[0] = cols, ne[1], ne[2], ne[3])
     private final long numElements;
     private final MemorySegment data;   // numElements / blockSize * typeSize bytes
+    private final byte[] heapBytes;     // the array behind data when it is a heap segment over a byte[], else null
 
     private Tensor(String name, GGMLType type, long[] ne, long numElements, MemorySegment data) {
         this.name = name;
@@ -33,6 +34,7 @@ public final class Tensor {
         this.ne = ne;
         this.numElements = numElements;
         this.data = data;
+        this.heapBytes = data.heapBase().orElse(null) instanceof byte[] b ? b : null;
     }
 
     /**
@@ -155,6 +157,20 @@ public final class Tensor {
             throw new IndexOutOfBoundsException(name + ": row " + r + " is outside [0, " + rows() + ")");
         }
         return r * rowBytes();
+    }
+
+    /**
+     * The byte array holding {@link #data} when it is a heap segment over one (as {@link GGMLType#Q4_0_R} tensors are),
+     * else null; the data starts at {@link #heapOffset} in it. Kernels read such arrays directly, without a per-call
+     * lookup that would allocate.
+     */
+    public byte[] heapBytes() {
+        return heapBytes;
+    }
+
+    /** Where {@link #data} starts in {@link #heapBytes} (a heap segment's address is its array offset). */
+    public int heapOffset() {
+        return heapBytes == null ? 0 : Math.toIntExact(data.address());
     }
 
     /** The raw block bytes (a view, not a copy). */

@@ -18,11 +18,12 @@ import jllm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The load-time repacking of Q4_K matrices ({@link Repacking}) against the file's layout on a small random Llama
- * (dim 256, FFN 512, 2 layers, Q4_K matrices quantized by ggml's reference quantizer). A prompt of 6 tokens takes the
+ * The load-time repacking of Q4_K and Q4_0 matrices ({@link Repacking}) against the file's layout on small random Llamas
+ * (dim 256 or 512, FFN twice that, 2 layers, matrices quantized by ggml's reference quantizers; at dim 256 only the
+ * Q4_0 matrices with 512 columns are repacked). A prompt of 6 tokens takes the
  * float path, which dequantizes to the same floats from either layout; single tokens take the int8 path, whose integer
  * sums are the same and whose float sums are ordered differently. Both must agree to float rounding (1e-5 of the
  * largest logit): not bit for bit, because the vector lane reductions' order differs between the JIT's tiers, so even
@@ -31,7 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RepackingTest {
     @TempDir Path tmp;
 
-    static LlamaWeights q4K(ModelConfig c, long seed) {
+    static LlamaWeights quantized(ModelConfig c, GGMLType type, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         return LlamaWeights.assemble(c, name -> {
             long[] ne = null;
@@ -39,7 +40,7 @@ class RepackingTest {
             float[] v = new float[Math.toIntExact(ne[0] * ne[1])];
             double sigma = name.contains("embd") ? 1.0 : 1.0 / Math.sqrt(ne[0]);
             for (int i = 0; i < v.length; i++) v[i] = (float) (sigma * r.nextGaussian());
-            return Tensor.quantize(name, GGMLType.Q4_K, v, ne);
+            return Tensor.quantize(name, type, v, ne);
         }, name -> {
             float[] v = new float[c.dim()];
             for (int i = 0; i < v.length; i++) v[i] = (float) (1 + 0.1 * r.nextGaussian());
@@ -47,18 +48,24 @@ class RepackingTest {
         }, null);
     }
 
+    /** The type a matrix of {@code type} with {@code cols} columns is held in after repacking. */
+    static GGMLType repacked(GGMLType type, int cols) {
+        if (type == GGMLType.Q4_K) return GGMLType.Q4_K_R;
+        return cols % 512 == 0 ? GGMLType.Q4_0_R : GGMLType.Q4_0;   // Q4_0_R groups 512 weights of a row
+    }
+
     @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void aRepackedModelComputesWhatTheFileLayoutComputes(boolean tied) {
-        ModelConfig c = ModelConfig.llama(256, 2, 4, 2, 512, 300, 32).withTiedOutput(tied);
-        LlamaWeights w = q4K(c, 11);
+    @CsvSource({"Q4_K, 256, false", "Q4_K, 256, true", "Q4_0, 512, false", "Q4_0, 512, true", "Q4_0, 256, false"})
+    void aRepackedModelComputesWhatTheFileLayoutComputes(GGMLType type, int dim, boolean tied) {
+        ModelConfig c = ModelConfig.llama(dim, 2, 4, 2, 2 * dim, 300, 32).withTiedOutput(tied);
+        LlamaWeights w = quantized(c, type, 11);
         int[] tokens = {5, 17, 250, 3, 99, 42, 7, 120, 64, 1};
         try (Linear linear = new Linear(2); Arena arena = Arena.ofShared()) {
             LlamaWeights r = Repacking.apply(w, linear, arena);
             for (Tensor[] layer : new Tensor[][] {r.wq(), r.wk(), r.wv(), r.wo(), r.wGate(), r.wUp(), r.wDown()}) {
-                for (Tensor t : layer) assertThat(t.type()).isEqualTo(GGMLType.Q4_K_R);
+                for (Tensor t : layer) assertThat(t.type()).as(t.name()).isEqualTo(repacked(type, t.cols()));
             }
-            assertThat(r.output().type()).isEqualTo(GGMLType.Q4_K_R);
+            assertThat(r.output().type()).isEqualTo(repacked(type, dim));
             if (tied) assertThat(r.tokenEmbedding()).isSameAs(r.output());
             else assertThat(r.tokenEmbedding()).isSameAs(w.tokenEmbedding());   // looked up a row at a time: kept
             assertThat(r.storedBytes()).isEqualTo(w.storedBytes());             // counted in the file's types
@@ -74,7 +81,7 @@ class RepackingTest {
                 assertThat(d).as("token %d, int8 path", i).isLessThanOrEqualTo(1e-5);
                 worst = Math.max(worst, d);
             }
-            System.out.printf("repacked Q4_K, tied %b: max |diff| / max |logit|: prompt %.3g, decode %.3g%n", tied, prompt, worst);
+            System.out.printf("repacked %s, dim %d, tied %b: max |diff| / max |logit|: prompt %.3g, decode %.3g%n", type, dim, tied, prompt, worst);
         }
     }
 
@@ -104,6 +111,29 @@ class RepackingTest {
             assertThat(packed.type()).isEqualTo(GGMLType.Q4_K_R);
             assertThat(packed.toFloatArray()).containsExactly(want);
             assertThat(mapped.toFloatArray()).as("the file after unload").containsExactly(want);
+        }
+    }
+
+    @Test
+    void aMappedQ40MatrixIsRepackedToAHeapArray() throws Exception {
+        float[] v = new float[1024 * 32];
+        SplittableRandom r = new SplittableRandom(4);
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        Tensor q = Tensor.quantize("m", GGMLType.Q4_0, v, 1024, 32);
+        Path file = tmp.resolve("q40.gguf");
+        new GGUFWriter().tensor("m", GGMLType.Q4_0, q.ne(), q.data()).write(file);
+        float[] want = q.toFloatArray();
+        try (GGUFFile f = GGUFFile.open(file); Linear linear = new Linear(2)) {
+            Tensor mapped = Tensor.of("m", GGMLType.Q4_0, f.tensorData("m"), 1024, 32);
+            Tensor packed = Repacking.q40(mapped);
+            assertThat(packed.type()).isEqualTo(GGMLType.Q4_0_R);
+            assertThat(packed.heapBytes()).isNotNull();
+            assertThat(packed.toFloatArray()).containsExactly(want);
+            assertThat(mapped.toFloatArray()).as("the file after unload").containsExactly(want);
+            // a block scale of Inf: the matrix keeps the file's layout
+            Tensor inf = Tensor.quantize("i", GGMLType.Q4_0, v, 1024, 32);
+            inf.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 18L * 40, Float.floatToFloat16(Float.NaN));
+            assertThat(Repacking.q40(inf)).isSameAs(inf);
         }
     }
 }

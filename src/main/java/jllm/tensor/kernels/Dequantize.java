@@ -65,7 +65,11 @@ public final class Dequantize {
         DECODERS[GGMLType.Q5_K.ordinal()] = Dequantize::q5_KRow;
         DECODERS[GGMLType.Q6_K.ordinal()] = Dequantize::q6_KRow;
         DECODERS[GGMLType.Q4_K_R.ordinal()] = Dequantize::q4_K_RRow;
+        DECODERS[GGMLType.Q4_0_R.ordinal()] = Dequantize::q4_0RRow;
     }
+
+    /** Lane i of a Q4_0_R byte row is block i, whose element j goes to {@code 32 i + j}. */
+    private static final int[] STRIDE32 = java.util.stream.IntStream.range(0, 16).map(i -> 32 * i).toArray();
 
     private static void f32Row(float[] out, int outOff, MemorySegment src, long off, int n) {
         MemorySegment.copy(src, Simd.F32, off, out, outOff, n);
@@ -126,6 +130,29 @@ public final class Dequantize {
                 IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, src, p + 2 + k, LE).convertShape(VectorOperators.B2I, I, 0));
                 ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + k);
                 ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + 16 + k);
+            }
+        }
+    }
+
+    /**
+     * Q4_0_R: per group of 16 blocks, each byte row widened (lane = block), scaled by the 16 block scales (decoded from
+     * their half bits as in {@link #f16Row}; Q4_0_R scales are finite) and scattered to the blocks' elements.
+     */
+    private static void q4_0RRow(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int g = 0; g < n / 512; g++) {
+            long p = off + 288L * g;
+            for (int h = 0; h < 16; h += L) {
+                // loaded as bytes: C2 has no intrinsic for shorts from a byte array's segment
+                IntVector hb = (IntVector) ByteVector.fromMemorySegment(Simd.B2, src, p + 2L * h, LE).reinterpretAsShorts()
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                        .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
+                int o = outOff + 512 * g + 32 * h;
+                for (int j = 0; j < 16; j++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 32 + 16 * j + h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    ((FloatVector) q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j, STRIDE32, 0);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + 16 + j, STRIDE32, 0);
+                }
             }
         }
     }

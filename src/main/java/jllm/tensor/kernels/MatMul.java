@@ -1,5 +1,6 @@
 package jllm.tensor.kernels;
 
+import jllm.tensor.GGMLType;
 import jllm.tensor.Tensor;
 
 /**
@@ -68,7 +69,9 @@ public final class MatMul {
         MatVecTask t = matVecTask;
         t.set(out, outOff, w, x, xOff);
         t.int8 = path == Path.INT8 && RowDotInt8.supports(w.type());
-        if (t.int8) q8.quantize(Q8Activation.formatFor(w.type()), x, xOff, w.cols(), RowDotInt8.usesPairs(w.type()));
+        if (t.int8) {
+            q8.quantize(Q8Activation.formatFor(w.type()), x, xOff, w.cols(), RowDotInt8.usesPairs(w.type()), RowDotInt8.usesTransposedPairs(w.type()));
+        }
         try {
             pool.parallelFor(w.rows(), MATVEC_GRAIN, t);
         } finally {
@@ -105,8 +108,8 @@ public final class MatMul {
                 q8Tokens = grown;
             }
             Q8Activation.Format f = Q8Activation.formatFor(w.type());
-            boolean pairs = RowDotInt8.usesPairs(w.type());
-            for (int i = 0; i < T; i++) q8Tokens[i].quantize(f, x, xOff + i * w.cols(), w.cols(), pairs);
+            boolean pairs = RowDotInt8.usesPairs(w.type()), transposed = RowDotInt8.usesTransposedPairs(w.type());
+            for (int i = 0; i < T; i++) q8Tokens[i].quantize(f, x, xOff + i * w.cols(), w.cols(), pairs, transposed);
         }
         try {
             pool.parallelFor(w.rows(), PANEL_ROWS, t);
@@ -149,6 +152,13 @@ public final class MatMul {
             var data = w.data();
             long rowBytes = w.rowBytes();
             int cols = w.cols();
+            if (int8 && type == GGMLType.Q4_0_R) {   // the array and its offset fetched once per chunk, not per row
+                byte[] a = w.heapBytes();
+                if (a == null) throw new IllegalArgumentException(w.name() + ": Q4_0_R weights must be in a byte array");
+                int base = w.heapOffset();
+                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.q4_0R(a, base + (int) (r * rowBytes), q8.pairsT, q8.d, cols);
+                return;
+            }
             if (int8) {
                 RowDotInt8.Kernel k = RowDotInt8.kernel(type);
                 for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rowBytes, q8);
@@ -178,6 +188,17 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to, int worker) {
+            if (int8 && w.type() == GGMLType.Q4_0_R) {
+                byte[] a = w.heapBytes();
+                if (a == null) throw new IllegalArgumentException(w.name() + ": Q4_0_R weights must be in a byte array");
+                int base = w.heapOffset(), rowBytes = (int) w.rowBytes(), rows = w.rows(), cols = w.cols();
+                for (int r = from; r < to; r++) {
+                    for (int i = 0; i < T; i++) {
+                        out[outOff + i * rows + r] = RowDotInt8.q4_0R(a, base + r * rowBytes, q8Tokens[i].pairsT, q8Tokens[i].d, cols);
+                    }
+                }
+                return;
+            }
             if (int8) {
                 RowDotInt8.Kernel k = RowDotInt8.kernel(w.type());
                 var data = w.data();

@@ -40,8 +40,16 @@ public final class Q8Activation {
      * 15.7 / 15.8 / 15.2 t/s).
      */
     float[] d32 = new float[0], dsum32 = new float[0];
+    /**
+     * (n / 2), Q8_0 format: the pairs of each 16 blocks (512 quants) interleaved as {@link jllm.tensor.GGMLType#Q4_0_R}
+     * interleaves its weights, {@code pairsT[256 g + 16 j + i] = pairs[16 (16 g + i) + j]}, so that one 16-lane load
+     * gives pair j of 16 blocks; for {@link RowDotInt8#q4_0R}. Built only when n is a multiple of 512.
+     */
+    int[] pairsT = new int[0];
     /** Whether {@link #pairs} (and {@link #d32}, {@link #dsum32}) hold this quantization's values. */
     boolean hasPairs;
+    /** Whether {@link #pairsT} holds this quantization's values. */
+    boolean hasPairsT;
 
     /** The format ggml uses for activations multiplied with weights of {@code type}. */
     public static Format formatFor(GGMLType type) {
@@ -53,7 +61,7 @@ public final class Q8Activation {
      * {@code n} must be a multiple of the format's block size.
      */
     public void quantize(Format format, float[] x, int xOff, int n) {
-        quantize(format, x, xOff, n, true);
+        quantize(format, x, xOff, n, true, true);
     }
 
     /**
@@ -62,6 +70,11 @@ public final class Q8Activation {
      * ({@link RowDotInt8#usesPairs}), saving a pass over the activation per product.
      */
     void quantize(Format format, float[] x, int xOff, int n, boolean withPairs) {
+        quantize(format, x, xOff, n, withPairs, false);
+    }
+
+    /** As {@link #quantize(Format, float[], int, int, boolean)}, also building {@link #pairsT} when {@code transposed}. */
+    void quantize(Format format, float[] x, int xOff, int n, boolean withPairs, boolean transposed) {
         int bs = format == Format.Q8_K ? 256 : 32;
         if (n % bs != 0) throw new IllegalArgumentException("activation length " + n + " is not a multiple of " + bs + " for " + format);
         if (q.length < n) {
@@ -70,6 +83,7 @@ public final class Q8Activation {
             s = new float[n / 32];
             bsums = new int[n / 16];
             pairs = new int[n / 2];
+            pairsT = new int[n / 2];
             d32 = new float[n / 32];
             dsum32 = new float[n / 32];
         }
@@ -79,6 +93,15 @@ public final class Q8Activation {
             for (int b = 0; b < n / 32; b++) quantizeQ8_0Block(x, xOff + 32 * b, b);
         } else {
             for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
+        }
+        hasPairsT = transposed && format == Format.Q8_0 && n % 512 == 0;
+        if (hasPairsT) {
+            for (int g = 0; g < n / 512; g++) {
+                for (int i = 0; i < 16; i++) {
+                    int b = 16 * g + i;
+                    for (int j = 0; j < 16; j++) pairsT[256 * g + 16 * j + i] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
+                }
+            }
         }
         hasPairs = withPairs;
         if (!withPairs) return;

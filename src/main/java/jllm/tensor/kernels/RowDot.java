@@ -68,6 +68,7 @@ public final class RowDot {
         KERNELS[GGMLType.Q5_K.ordinal()] = RowDot::q5_K;
         KERNELS[GGMLType.Q6_K.ordinal()] = RowDot::q6_K;
         KERNELS[GGMLType.Q4_K_R.ordinal()] = RowDot::q4_K_R;
+        KERNELS[GGMLType.Q4_0_R.ordinal()] = RowDot::q4_0R;
     }
 
     /** The float-path row dot kernel for {@code type}. */
@@ -193,6 +194,25 @@ public final class RowDot {
 
     static float q4_1(MemorySegment w, long off, float[] x, int xo, int n) {
         return q4WithMin(w, off, x, xo, n, 20, false);
+    }
+
+    /**
+     * Q4_0_R with a float activation, block by block as {@link #q4_0}: the engine multiplies Q4_0_R weights on the int8
+     * path, so this scalar loop only serves callers that ask for the float path.
+     */
+    static float q4_0R(MemorySegment w, long off, float[] x, int xo, int n) {
+        float acc = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 288L * (b / 16);
+            int i = b % 16, xb = xo + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 16; j++) {
+                int c = Simd.u8(w, p + 32 + 16 * j + i);
+                s += ((c & 0xF) - 8) * x[xb + j] + ((c >> 4) - 8) * x[xb + 16 + j];
+            }
+            acc += f16(w, p + 2 * i) * s;
+        }
+        return acc;
     }
 
     /** Q4_K_R: per 32-element sub-block {@code d sum(q x) - m sum(x)}, the float scale and min stored before the nibbles. */

@@ -49,6 +49,9 @@ public final class RowDotInt8 {
             throw new IllegalArgumentException(type + " weights need a " + Q8Activation.formatFor(type) + " activation, not " + a.format);
         }
         if (usesPairs(type) && !a.hasPairs) throw new IllegalArgumentException(type + " weights need an activation quantized with its pairs");
+        if (usesTransposedPairs(type) && !a.hasPairsT) {
+            throw new IllegalArgumentException(type + " weights need an activation quantized with its interleaved pairs (length a multiple of 512)");
+        }
         return k.dot(w, off, a);
     }
 
@@ -69,6 +72,21 @@ public final class RowDotInt8 {
         KERNELS[GGMLType.Q5_K.ordinal()] = (w, off, a) -> q45_K(w, off, 176, true, a.q, a.d, a.bsums, a.n);
         KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
         KERNELS[GGMLType.Q4_K_R.ordinal()] = (w, off, a) -> q4_K_R(w, off, a.pairs, a.d32, a.dsum32, a.n);
+        KERNELS[GGMLType.Q4_0_R.ordinal()] = (w, off, a) -> q4_0R(heapBytes(w), Math.toIntExact(w.address() + off), a.pairsT, a.d, a.n);
+    }
+
+    /**
+     * The byte array behind a heap segment (where {@link jllm.tensor.Q40Repack} puts Q4_0_R tensors); a heap segment's
+     * {@link MemorySegment#address} is its offset in that array.
+     */
+    static byte[] heapBytes(MemorySegment w) {
+        if (w.heapBase().orElse(null) instanceof byte[] b) return b;
+        throw new IllegalArgumentException("Q4_0_R weights must be in a byte array (a heap segment), not " + w);
+    }
+
+    /** Whether the kernel for {@code type} reads the activation's interleaved pairs ({@link Q8Activation#pairsT}). */
+    static boolean usesTransposedPairs(GGMLType type) {
+        return type == GGMLType.Q4_0_R;
     }
 
     /** Whether the kernel for {@code type} reads the activation's {@link Q8Activation#pairs}. */
@@ -167,6 +185,40 @@ public final class RowDotInt8 {
             mins += w.get(Simd.F32, p + 4) * dsum32[b];
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
+    }
+
+    /**
+     * Q4_0_R (byte array {@code w} from index {@code off}) against a Q8_0 activation's interleaved pairs {@code xt}: per
+     * group of 16 blocks, lane i of the integer vector sums block i's paired products ({@link #q4_0}'s trick) over its 16
+     * byte rows, and the 16 sums meet the 16 weight scales times the 16 activation scales in one multiply-add. The
+     * shift that extracts the two-term dot product is applied once per group, after all 16 products are summed: with
+     * weight quants {@code |q - 8| <= 8} and activation quants {@code |x| <= 127} (ggml's Q8_0 never gives -128), the
+     * low halves sum to at most {@code 16 * 8 * 127 = 16256 < 2^15} and the dot products to at most
+     * {@code 32 * 8 * 127 = 32512 < 2^15}, so the lane holds {@code low + 2^16 dot} exactly and
+     * {@code (lane + 2^15) >> 16} is the block's integer dot product. The scales are decoded from their half bits as in
+     * {@code RowDot.f16Dot} (exact for finite halves; {@link jllm.tensor.Q40Repack} refuses others). The integer sums
+     * are ggml's; only the order of the float additions differs.
+     */
+    static float q4_0R(byte[] w, int off, int[] xt, float[] dx, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int g = 0; g < n / 512; g++) {
+            int p = off + 288 * g;
+            for (int h = 0; h < 16; h += L) {     // one pass at 512 bits, two at 256
+                IntVector s = IntVector.zero(I);
+                for (int j = 0; j < 16; j++) {
+                    IntVector c = (IntVector) ByteVector.fromArray(B, w, p + 32 + 16 * j + h).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                            .mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + h)));
+                }
+                s = s.add(0x8000).lanewise(VectorOperators.ASHR, 16);
+                IntVector hb = (IntVector) ByteVector.fromArray(Simd.B2, w, p + 2 * h).reinterpretAsShorts()
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                        .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
+                acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(d.mul(FloatVector.fromArray(F, dx, 16 * g + h)), acc);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Q4_K ({@code q5 = false}, 144-byte blocks) or Q5_K (176-byte blocks) against a Q8_K activation. */
@@ -323,6 +375,17 @@ public final class RowDotInt8 {
                     float dx = a.d[t / 8];
                     acc += (double) (w.get(Simd.F32, p) * dx) * s
                             - (double) (w.get(Simd.F32, p + 4) * dx) * (a.bsums[2 * t] + a.bsums[2 * t + 1]);
+                }
+            }
+            case Q4_0_R -> {
+                for (int b = 0; b < n / 32; b++) {
+                    long p = off + 288L * (b / 16);
+                    int i = b % 16, s = 0;
+                    for (int j = 0; j < 16; j++) {
+                        int c = Simd.u8(w, p + 32 + 16 * j + i);
+                        s += ((c & 0xF) - 8) * a.q[32 * b + j] + ((c >> 4) - 8) * a.q[32 * b + 16 + j];
+                    }
+                    acc += (double) (f16(w, p + 2 * i) * a.d[b]) * s;
                 }
             }
             case Q6_K -> {

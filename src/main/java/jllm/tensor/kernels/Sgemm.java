@@ -4,6 +4,7 @@ import static jllm.tensor.kernels.Simd.F;
 import static jllm.tensor.kernels.Simd.L;
 
 import jdk.incubator.vector.FloatVector;
+import jllm.tensor.DequantizeScalar;
 import jllm.tensor.GGMLType;
 import jllm.tensor.Tensor;
 
@@ -103,6 +104,15 @@ public final class Sgemm {
 
         public void pack(float[] dst, float[] scratch, int k0, int kc, int j0, int nb) {
             GGMLType type = w.type();
+            if (type == GGMLType.Q4_0_R) {
+                // a 512-weight group interleaves 16 blocks: decode only the 32-weight blocks of [k0, k0 + kc)
+                int kb = k0 / 32 * 32, ke = Math.min(w.cols(), (k0 + kc + 31) / 32 * 32);
+                for (int jj = 0; jj < nb; jj++) {
+                    DequantizeScalar.q4_0RBlocks(scratch, 0, w.data(), (j0 + jj) * w.rowBytes(), kb / 32, (ke - kb) / 32);
+                    for (int kk = 0; kk < kc; kk++) dst[kk * NB + jj] = scratch[k0 - kb + kk];
+                }
+                return;
+            }
             if (type.isQuantized()) {
                 // B(k, j) = W[j][k] with k in [k0, k0 + kc): dequantize the whole blocks that hold that range (a K-quant
                 // super-block of 256 can straddle two panels of KC), then take the range

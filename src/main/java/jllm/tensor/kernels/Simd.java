@@ -29,6 +29,8 @@ final class Simd {
     static final VectorSpecies<Float> F = pickFloatSpecies();
     static final int L = F.length();
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** Bytes of {@code L} shorts, to load f16 scales from a byte array. */
+    static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
