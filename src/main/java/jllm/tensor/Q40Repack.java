@@ -15,7 +15,7 @@ import java.lang.foreign.ValueLayout;
  * bounds checks the JIT hoists out of the loop, where a native segment's load also checks its arena's liveness at every
  * access (C2 keeps that check inside the loop). On the benchmark machine the kernel streamed 18.2-19.1 GB/s of Q4_0 on
  * one core from such an array, 11-12 GB/s the file's layout from the mapping and 11 GB/s the repacked layout from
- * native memory (a scratch harness over the 1B file's FFN rows, bench/README.md section 8).
+ * native memory (a scratch harness over the 1B file's FFN rows, bench/README.md section 7, "late night").
  *
  * <p>Preconditions ({@link #eligible}): a row is a whole number of 512-weight groups (Llama widths are), the tensor
  * fits one array, and (checked while repacking) every scale is finite, which the kernel's fast half decoding assumes.
