@@ -15,18 +15,21 @@ import jllm.tensor.Q4KRepack;
 import jllm.tensor.Tensor;
 
 /**
- * The load-time step that puts weights into the layouts the decoding kernels read fastest: today every Q4_K matrix
- * becomes {@link GGMLType#Q4_K_R} ({@link Q4KRepack}; same values, 6 bits per weight instead of 4.5, the Q4_K int8
- * kernel's decoding speed doubled). Rows are repacked in parallel on the engine's workers; the file's pages of a
- * repacked matrix are then dropped from the resident set ({@link MemorySegment#unload}, madvise DONTNEED: they stay in
- * the page cache), so the copy replaces the mapping's share of memory instead of adding to it.
+ * The load-time step that puts weights into the layouts the decoding kernels read fastest: every Q4_K matrix becomes
+ * {@link GGMLType#Q4_K_R} ({@link Q4KRepack}; same values, 6 bits per weight instead of 4.5, the Q4_K int8 kernel's
+ * decoding speed doubled), its rows repacked in parallel on the engine's workers; every Q4_0 matrix whose rows are whole
+ * 512-weight groups becomes {@link GGMLType#Q4_0_R} on a heap array ({@link Q40Repack}; same bytes, decoding ~1.6x as
+ * fast), whole matrices per worker. The file's pages of a repacked matrix are then dropped from the resident set
+ * ({@link MemorySegment#unload}, madvise DONTNEED: they stay in the page cache), so the copy replaces the mapping's
+ * share of memory instead of adding to it.
  *
- * <p>The cost is memory and load time: the 1B Q4_K file is held in 884 MiB instead of 663, and opening it takes ~2 s
- * longer on the benchmark VM, most of it the first touch of the new memory ({@link jllm.tensor.AnonymousMemory}; llama.cpp
- * pays 3.5 s there for its Q4_0 repack); {@code bench/README.md} section 7 has the figures.
+ * <p>The cost is load time, and memory for Q4_K: the 1B Q4_K file is held in 884 MiB instead of 663 and opens ~2 s
+ * later on the benchmark VM, the 1B Q4_0 file ~3 s later (2.5 s with huge pages), most of it the first touch of the new
+ * memory ({@link jllm.tensor.AnonymousMemory}; llama.cpp pays 3.5 s there for its Q4_0 repack); {@code bench/README.md}
+ * section 7 has the figures.
  *
- * <p>On by default; the system property {@code jllm.repack=false} keeps the file's layout (less memory, slower Q4_K
- * decoding). Commands that write the weights back (LoRA merge) open the engine without it.
+ * <p>On by default; the system property {@code jllm.repack=false} keeps the file's layout (less memory and load time,
+ * slower decoding). Commands that write the weights back (LoRA merge) open the engine without it.
  */
 final class Repacking {
     private Repacking() {}
@@ -85,9 +88,7 @@ final class Repacking {
     static Tensor q40(Tensor t) {
         Tensor out = Q40Repack.allocate(t);
         if (!Q40Repack.repackRows(t, out, 0, t.rows())) return t;
-        MemorySegment src = t.data();
-        if (src.isMapped()) src.unload();
-        return out;
+        return replacing(t, out);
     }
 
     /** One Q4_K matrix repacked on {@code linear}'s workers into {@code arena}; a mapped source's pages are dropped. */
@@ -96,6 +97,11 @@ final class Repacking {
         int rows = t.rows();
         linear.parallelFor((rows + CHUNK_ROWS - 1) / CHUNK_ROWS,
                 (i, worker) -> Q4KRepack.repackRows(t, out, i * CHUNK_ROWS, Math.min(rows, (i + 1) * CHUNK_ROWS)));
+        return replacing(t, out);
+    }
+
+    /** {@code out}, after dropping {@code t}'s file pages (if mapped) from the resident set: the copy replaces them. */
+    private static Tensor replacing(Tensor t, Tensor out) {
         MemorySegment src = t.data();
         if (src.isMapped()) src.unload();
         return out;

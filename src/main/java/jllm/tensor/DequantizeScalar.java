@@ -69,9 +69,7 @@ public final class DequantizeScalar {
             case Q4_K_R -> {
                 for (int b = 0; b < n / 32; b++) q4_K_R(src, offset + 24L * b, dst, dstOff + 32 * b);
             }
-            case Q4_0_R -> {
-                for (int g = 0; g < n / 512; g++) q4_0R(src, offset + 288L * g, dst, dstOff + 512 * g);
-            }
+            case Q4_0_R -> q4_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
         }
     }
 
@@ -109,8 +107,8 @@ public final class DequantizeScalar {
 
     /**
      * Blocks {@code [first, first + count)} (32 weights each) of the {@link GGMLType#Q4_0_R} row at {@code rowOff}, to
-     * {@code y[o ..]}: the interleaved layout lets a caller decode part of a 512-weight group, as a panel of 128 columns
-     * in {@code Sgemm} needs.
+     * {@code y[o ..]}, as Q4_0 decodes them (block i of a group: scale at 2 i, byte j at 32 + 16 j): a whole row, or part
+     * of a 512-weight group, as a panel of 128 columns in {@code Sgemm} needs.
      */
     public static void q4_0RBlocks(float[] y, int o, MemorySegment s, long rowOff, int first, int count) {
         for (int b = first; b < first + count; b++) {
@@ -121,18 +119,6 @@ public final class DequantizeScalar {
                 int q = u8(s, g + 32 + 16L * j + i);
                 y[yb + j] = ((q & 0x0F) - 8) * d;
                 y[yb + j + 16] = ((q >> 4) - 8) * d;
-            }
-        }
-    }
-
-    /** One 16-block group of {@link GGMLType#Q4_0_R}: block i's scale at 2 i, its byte j at 32 + 16 j; as Q4_0. */
-    private static void q4_0R(MemorySegment s, long g, float[] y, int o) {
-        for (int i = 0; i < 16; i++) {
-            float d = f16(s, g + 2L * i);
-            for (int j = 0; j < 16; j++) {
-                int q = u8(s, g + 32 + 16L * j + i);
-                y[o + 32 * i + j] = ((q & 0x0F) - 8) * d;
-                y[o + 32 * i + j + 16] = ((q >> 4) - 8) * d;
             }
         }
     }

@@ -140,7 +140,7 @@ public final class Tensor {
 
     /**
      * Bytes this tensor takes in a model file: {@link #data()}'s size, except for a matrix repacked at load time
-     * ({@link GGMLType#Q4_K_R}), which counts as the {@link GGMLType#fileType} it was read as.
+     * ({@link GGMLType#Q4_K_R}, {@link GGMLType#Q4_0_R}), which counts as the {@link GGMLType#fileType} it was read as.
      */
     public long fileBytes() {
         return type.fileType().bytes(numElements);

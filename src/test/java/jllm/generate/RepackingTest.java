@@ -95,16 +95,26 @@ class RepackingTest {
         return diff / max;
     }
 
+    /** A (rows, cols) matrix of {@code type} quantized from N(0, 1) values. */
+    static Tensor randomMatrix(GGMLType type, int cols, int rows, long seed) {
+        float[] v = new float[cols * rows];
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        return Tensor.quantize("m", type, v, cols, rows);
+    }
+
+    /** {@code q} written as tensor "m" of a GGUF file in the temporary folder. */
+    Path written(Tensor q) throws Exception {
+        Path file = tmp.resolve(q.type() + ".gguf");
+        new GGUFWriter().tensor("m", q.type(), q.ne(), q.data()).write(file);
+        return file;
+    }
+
     @Test
     void aMappedMatrixIsRepackedAndTheFileStillReadsAfterItsPagesAreDropped() throws Exception {
-        float[] v = new float[512 * 64];
-        SplittableRandom r = new SplittableRandom(3);
-        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
-        Tensor q = Tensor.quantize("m", GGMLType.Q4_K, v, 512, 64);
-        Path file = tmp.resolve("m.gguf");
-        new GGUFWriter().tensor("m", GGMLType.Q4_K, q.ne(), q.data()).write(file);
+        Tensor q = randomMatrix(GGMLType.Q4_K, 512, 64, 3);
         float[] want = q.toFloatArray();
-        try (GGUFFile f = GGUFFile.open(file); Linear linear = new Linear(2); Arena arena = Arena.ofShared()) {
+        try (GGUFFile f = GGUFFile.open(written(q)); Linear linear = new Linear(2); Arena arena = Arena.ofShared()) {
             Tensor mapped = Tensor.of("m", GGMLType.Q4_K, f.tensorData("m"), 512, 64);
             assertThat(mapped.data().isMapped()).isTrue();
             Tensor packed = Repacking.q4K(mapped, linear, arena);
@@ -116,24 +126,19 @@ class RepackingTest {
 
     @Test
     void aMappedQ40MatrixIsRepackedToAHeapArray() throws Exception {
-        float[] v = new float[1024 * 32];
-        SplittableRandom r = new SplittableRandom(4);
-        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
-        Tensor q = Tensor.quantize("m", GGMLType.Q4_0, v, 1024, 32);
-        Path file = tmp.resolve("q40.gguf");
-        new GGUFWriter().tensor("m", GGMLType.Q4_0, q.ne(), q.data()).write(file);
+        Tensor q = randomMatrix(GGMLType.Q4_0, 1024, 32, 4);
         float[] want = q.toFloatArray();
-        try (GGUFFile f = GGUFFile.open(file); Linear linear = new Linear(2)) {
+        try (GGUFFile f = GGUFFile.open(written(q))) {
             Tensor mapped = Tensor.of("m", GGMLType.Q4_0, f.tensorData("m"), 1024, 32);
             Tensor packed = Repacking.q40(mapped);
             assertThat(packed.type()).isEqualTo(GGMLType.Q4_0_R);
             assertThat(packed.heapBytes()).isNotNull();
             assertThat(packed.toFloatArray()).containsExactly(want);
             assertThat(mapped.toFloatArray()).as("the file after unload").containsExactly(want);
-            // a block scale of Inf: the matrix keeps the file's layout
-            Tensor inf = Tensor.quantize("i", GGMLType.Q4_0, v, 1024, 32);
-            inf.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 18L * 40, Float.floatToFloat16(Float.NaN));
-            assertThat(Repacking.q40(inf)).isSameAs(inf);
+            // a block scale of NaN: the matrix keeps the file's layout
+            Tensor nan = randomMatrix(GGMLType.Q4_0, 1024, 32, 4);
+            nan.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 18L * 40, Float.floatToFloat16(Float.NaN));
+            assertThat(Repacking.q40(nan)).isSameAs(nan);
         }
     }
 }

@@ -76,18 +76,7 @@ class Q40RepackTest {
             for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
             a.quantize(Q8Activation.formatFor(GGMLType.Q4_0_R), x, 0, cols);
             assertThat(a.format()).isEqualTo(Q8Activation.Format.Q8_0);   // the activation ggml pairs with Q4_0
-            float[] wf = q.toFloatArray();
-            for (int row = 0; row < 9; row++) {
-                double absTerms = 0;
-                for (int i = 0; i < cols; i++) absTerms += Math.abs((double) wf[row * cols + i] * a.value(i));
-                float want = RowDotInt8.dotScalar(GGMLType.Q4_0, q.data(), q.rowOffset(row), a);
-                float scalar = RowDotInt8.dotScalar(GGMLType.Q4_0_R, r.data(), r.rowOffset(row), a);
-                float vector = RowDotInt8.dot(GGMLType.Q4_0_R, r.data(), r.rowOffset(row), a);
-                float q40 = RowDotInt8.dot(GGMLType.Q4_0, q.data(), q.rowOffset(row), a);
-                assertThat((double) Math.abs(scalar - want)).as("scalar twins, cols %d row %d", cols, row).isLessThanOrEqualTo(1e-6 * absTerms);
-                assertThat((double) Math.abs(vector - want)).as("kernel, cols %d row %d", cols, row).isLessThanOrEqualTo(1e-6 * absTerms);
-                worst = Math.max(worst, Math.abs(vector - q40) / absTerms);
-            }
+            worst = Math.max(worst, RepackedDots.worstAgainstFileLayout(q, r, a, 9));
         }
         System.out.printf("Q4_0_R vs Q4_0 int8 kernels: max |diff| / sum|terms| = %.3g%n", worst);
         assertThat(worst).isLessThanOrEqualTo(1e-6);

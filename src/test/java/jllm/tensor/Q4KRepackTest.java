@@ -62,18 +62,7 @@ class Q4KRepackTest {
             for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
             a.quantize(Q8Activation.formatFor(GGMLType.Q4_K_R), x, 0, cols);
             assertThat(a.format()).isEqualTo(Q8Activation.Format.Q8_K);   // the activation ggml pairs with Q4_K
-            float[] wf = q.toFloatArray();
-            for (int row = 0; row < 9; row++) {
-                double absTerms = 0;
-                for (int i = 0; i < cols; i++) absTerms += Math.abs((double) wf[row * cols + i] * a.value(i));
-                float want = RowDotInt8.dotScalar(GGMLType.Q4_K, q.data(), q.rowOffset(row), a);
-                float scalar = RowDotInt8.dotScalar(GGMLType.Q4_K_R, r.data(), r.rowOffset(row), a);
-                float vector = RowDotInt8.dot(GGMLType.Q4_K_R, r.data(), r.rowOffset(row), a);
-                float q4k = RowDotInt8.dot(GGMLType.Q4_K, q.data(), q.rowOffset(row), a);
-                assertThat((double) Math.abs(scalar - want)).as("scalar twins, cols %d row %d", cols, row).isLessThanOrEqualTo(1e-6 * absTerms);
-                assertThat((double) Math.abs(vector - want)).as("kernel, cols %d row %d", cols, row).isLessThanOrEqualTo(1e-6 * absTerms);
-                worst = Math.max(worst, Math.abs(vector - q4k) / absTerms);
-            }
+            worst = Math.max(worst, RepackedDots.worstAgainstFileLayout(q, r, a, 9));
         }
         System.out.printf("Q4_K_R vs Q4_K int8 kernels: max |diff| / sum|terms| = %.3g%n", worst);
         assertThat(worst).isLessThanOrEqualTo(1e-6);

@@ -153,8 +153,7 @@ public final class MatMul {
             long rowBytes = w.rowBytes();
             int cols = w.cols();
             if (int8 && type == GGMLType.Q4_0_R) {   // the array and its offset fetched once per chunk, not per row
-                byte[] a = w.heapBytes();
-                if (a == null) throw new IllegalArgumentException(w.name() + ": Q4_0_R weights must be in a byte array");
+                byte[] a = RowDotInt8.q4_0RBytes(w);
                 int base = w.heapOffset();
                 for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.q4_0R(a, base + (int) (r * rowBytes), q8.pairsT, q8.d, cols);
                 return;
@@ -189,8 +188,7 @@ public final class MatMul {
         @Override
         public void run(int from, int to, int worker) {
             if (int8 && w.type() == GGMLType.Q4_0_R) {
-                byte[] a = w.heapBytes();
-                if (a == null) throw new IllegalArgumentException(w.name() + ": Q4_0_R weights must be in a byte array");
+                byte[] a = RowDotInt8.q4_0RBytes(w);
                 int base = w.heapOffset(), rowBytes = (int) w.rowBytes(), rows = w.rows(), cols = w.cols();
                 for (int r = from; r < to; r++) {
                     for (int i = 0; i < T; i++) {

@@ -66,14 +66,10 @@ public final class Q8Activation {
 
     /**
      * As {@link #quantize(Format, float[], int, int)}, building {@link #pairs}, {@link #d32} and {@link #dsum32} only when
-     * {@code withPairs}: {@link MatMul} skips them for weight types whose kernels do not read them
-     * ({@link RowDotInt8#usesPairs}), saving a pass over the activation per product.
+     * {@code withPairs} and {@link #pairsT} only when {@code transposed}: {@link MatMul} skips them for weight types whose
+     * kernels do not read them ({@link RowDotInt8#usesPairs}, {@link RowDotInt8#usesTransposedPairs}), saving a pass over
+     * the activation per product.
      */
-    void quantize(Format format, float[] x, int xOff, int n, boolean withPairs) {
-        quantize(format, x, xOff, n, withPairs, false);
-    }
-
-    /** As {@link #quantize(Format, float[], int, int, boolean)}, also building {@link #pairsT} when {@code transposed}. */
     void quantize(Format format, float[] x, int xOff, int n, boolean withPairs, boolean transposed) {
         int bs = format == Format.Q8_K ? 256 : 32;
         if (n % bs != 0) throw new IllegalArgumentException("activation length " + n + " is not a multiple of " + bs + " for " + format);
@@ -99,14 +95,14 @@ public final class Q8Activation {
             for (int g = 0; g < n / 512; g++) {
                 for (int i = 0; i < 16; i++) {
                     int b = 16 * g + i;
-                    for (int j = 0; j < 16; j++) pairsT[256 * g + 16 * j + i] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
+                    for (int j = 0; j < 16; j++) pairsT[256 * g + 16 * j + i] = pair(b, j);
                 }
             }
         }
         hasPairs = withPairs;
         if (!withPairs) return;
         for (int b = 0; b < n / 32; b++) {
-            for (int j = 0; j < 16; j++) pairs[16 * b + j] = (q[32 * b + j] << 16) + q[32 * b + 16 + j];
+            for (int j = 0; j < 16; j++) pairs[16 * b + j] = pair(b, j);
         }
         if (format == Format.Q8_K) {
             for (int t = 0; t < n / 32; t++) {
@@ -114,6 +110,11 @@ public final class Q8Activation {
                 dsum32[t] = d[t / 8] * (bsums[2 * t] + bsums[2 * t + 1]);
             }
         }
+    }
+
+    /** Quants j and j + 16 of 32-element block b as one paired-product operand: {@code (q_j << 16) + q_(j+16)}. */
+    private int pair(int b, int j) {
+        return (q[32 * b + j] << 16) + q[32 * b + 16 + j];
     }
 
     private void quantizeQ8_0Block(float[] x, int o, int b) {

@@ -15,6 +15,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jllm.tensor.GGMLType;
+import jllm.tensor.Tensor;
 
 /**
  * The int8 path: dot products of quantized weight rows with a {@link Q8Activation} in ggml's activation format,
@@ -82,6 +83,16 @@ public final class RowDotInt8 {
     static byte[] heapBytes(MemorySegment w) {
         if (w.heapBase().orElse(null) instanceof byte[] b) return b;
         throw new IllegalArgumentException("Q4_0_R weights must be in a byte array (a heap segment), not " + w);
+    }
+
+    /**
+     * The array a Q4_0_R tensor holds ({@link Tensor#heapBytes}, its data from {@link Tensor#heapOffset}): {@link MatMul}
+     * reads it once per chunk of rows, where {@link #heapBytes(MemorySegment)} would allocate an {@code Optional} per row.
+     */
+    static byte[] q4_0RBytes(Tensor w) {
+        byte[] b = w.heapBytes();
+        if (b == null) throw new IllegalArgumentException(w.name() + ": Q4_0_R weights must be in a byte array");
+        return b;
     }
 
     /** Whether the kernel for {@code type} reads the activation's interleaved pairs ({@link Q8Activation#pairsT}). */

@@ -71,9 +71,9 @@ class RowDotInt8Test {
         Q8Activation a = new Q8Activation();
         for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q4_K_R}) {
             Tensor w = RandomTensors.rawBytes(rnd, type, 1, 256);
-            a.quantize(Q8Activation.formatFor(type), x, 0, 256, RowDotInt8.usesPairs(type));
+            a.quantize(Q8Activation.formatFor(type), x, 0, 256, RowDotInt8.usesPairs(type), false);
             float lean = RowDotInt8.dot(type, w.data(), 0, a);
-            a.quantize(Q8Activation.formatFor(type), x, 0, 256, false);
+            a.quantize(Q8Activation.formatFor(type), x, 0, 256, false, false);
             if (RowDotInt8.usesPairs(type)) {
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> RowDotInt8.dot(type, w.data(), 0, a))
                         .hasMessageContaining("quantized with its pairs");
