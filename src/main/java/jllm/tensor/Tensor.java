@@ -79,7 +79,7 @@ public final class Tensor {
 
     /**
      * A tensor of {@code type} holding {@code values} quantized row by row with ggml's reference quantizers
-     * ({@link Quantize}), in native memory.
+     * ({@link Quantize}), in native memory ({@link GGMLType#Q4_0_R}, whose kernels read Java arrays, on a heap array).
      */
     public static Tensor quantize(String name, GGMLType type, float[] values, long... ne) {
         checkCount(name, values, ne);
@@ -87,7 +87,8 @@ public final class Tensor {
             throw new IllegalArgumentException(name + ": row length ne[0] = " + ne[0] + " is not a multiple of "
                     + type + "'s block size " + type.blockSize);
         }
-        MemorySegment seg = Arena.ofAuto().allocate(type.bytes(values.length), 64);
+        MemorySegment seg = type == GGMLType.Q4_0_R ? MemorySegment.ofArray(new byte[Math.toIntExact(type.bytes(values.length))])
+                : Arena.ofAuto().allocate(type.bytes(values.length), 64);
         Quantize.quantize(type, values, 0, values.length, seg, 0);
         return of(name, type, seg, ne);
     }

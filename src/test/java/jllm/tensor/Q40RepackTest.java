@@ -123,6 +123,28 @@ class Q40RepackTest {
         }
     }
 
+    /** Tensor.quantize to Q4_0_R puts it on a heap array, so the int8 matVec path (which reads the array) takes it. */
+    @Test
+    void quantizedToQ40RItIsOnAHeapArrayTheInt8PathReads() {
+        float[] v = new float[512 * 3];
+        Random rnd = new Random(8);
+        for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
+        Tensor r = Tensor.quantize("r", GGMLType.Q4_0_R, v, 512, 3), q = Tensor.quantize("q", GGMLType.Q4_0, v, 512, 3);
+        assertThat(r.heapBytes()).isNotNull();
+        assertThat(r.toFloatArray()).containsExactly(q.toFloatArray());
+        float[] x = new float[512], out = new float[3];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Q8Activation a = new Q8Activation();
+        a.quantize(Q8Activation.Format.Q8_0, x, 0, 512);
+        try (jllm.tensor.kernels.WorkerPool pool = new jllm.tensor.kernels.WorkerPool(2)) {
+            new jllm.tensor.kernels.MatMul(pool, jllm.tensor.kernels.MatMul.Path.INT8).matVec(out, r, x);
+        }
+        for (int row = 0; row < 3; row++) {
+            assertThat(out[row]).isCloseTo(RowDotInt8.dotScalar(GGMLType.Q4_0, q.data(), q.rowOffset(row), a),
+                    org.assertj.core.data.Offset.offset(1e-4f));
+        }
+    }
+
     @Test
     void ineligibleTensorsAreRefused() {
         assertThat(GGMLType.Q4_0_R.isFileType()).isFalse();
