@@ -70,6 +70,7 @@ public final class DequantizeScalar {
                 for (int b = 0; b < n / 32; b++) q4_K_R(src, offset + 24L * b, dst, dstOff + 32 * b);
             }
             case Q4_0_R -> q4_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
+            case Q8_0_R -> q8_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
         }
     }
 
@@ -120,6 +121,16 @@ public final class DequantizeScalar {
                 y[yb + j] = ((q & 0x0F) - 8) * d;
                 y[yb + j + 16] = ((q >> 4) - 8) * d;
             }
+        }
+    }
+
+    /** As {@link #q4_0RBlocks} for {@link GGMLType#Q8_0_R} (groups of 544 bytes, byte j of block i at 32 + 16 j + i). */
+    public static void q8_0RBlocks(float[] y, int o, MemorySegment s, long rowOff, int first, int count) {
+        for (int b = first; b < first + count; b++) {
+            long g = rowOff + 544L * (b / 16);
+            int i = b % 16, yb = o + 32 * (b - first);
+            float d = f16(s, g + 2L * i);
+            for (int j = 0; j < 32; j++) y[yb + j] = i8(s, g + 32 + 16L * j + i) * d;
         }
     }
 

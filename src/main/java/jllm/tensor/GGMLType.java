@@ -20,6 +20,7 @@ package jllm.tensor;
  *   BF16  30      1      2   bfloat16
  *   Q4_K_R  -    256    192   8 sub-blocks of 32: f32 d, m; u8 qs[16]   x = d * q - m   (jllm's in-memory layout)
  *   Q4_0_R  -    512    288   16 Q4_0 blocks: f16 d[16]; u8 qs[16][16], byte j of block i at 16 j + i   (in memory)
+ *   Q8_0_R  -    512    544   16 Q8_0 blocks: f16 d[16]; i8 qs[32][16], byte j of block i at 16 j + i   (in memory)
  * </pre>
  *
  * <p>{@link #Q4_K_R} is not a file type (its id is -1; {@link #fromId} never returns it, writers refuse it): it is Q4_K
@@ -29,9 +30,9 @@ package jllm.tensor;
  * weight pair of the paired-product kernel.
  *
  * <p>{@link #Q4_0_R} (id -2, in memory only, like Q4_K_R) is Q4_0 with 16 consecutive blocks of a row interleaved
- * ({@code jllm.tensor.Q40Repack}): their 16 scales first, then byte j of the 16 blocks side by side, so that one 16-byte
- * load gives one weight pair of each block and a 16-lane vector holds 16 blocks' partial sums. Same bytes per weight as
- * Q4_0.
+ * ({@code jllm.tensor.BlockInterleave}): their 16 scales first, then byte j of the 16 blocks side by side, so that one
+ * 16-byte load gives one weight pair of each block and a 16-lane vector holds 16 blocks' partial sums. Same bytes per
+ * weight as Q4_0. {@link #Q8_0_R} (id -3) is Q8_0 interleaved the same way.
  */
 public enum GGMLType {
     F32(0, 1, 4),
@@ -44,7 +45,8 @@ public enum GGMLType {
     Q6_K(14, 256, 210),
     BF16(30, 1, 2),
     Q4_K_R(-1, 256, 192),
-    Q4_0_R(-2, 512, 288);
+    Q4_0_R(-2, 512, 288),
+    Q8_0_R(-3, 512, 544);
 
     /** GGML's numeric id, as stored in GGUF tensor infos. */
     public final int id;
@@ -77,16 +79,20 @@ public enum GGMLType {
         return blockSize > 1;
     }
 
-    /** The file type this type's tensors come from: Q4_K for {@link #Q4_K_R}, Q4_0 for {@link #Q4_0_R}, else the type itself. */
+    /**
+     * The file type this type's tensors come from: Q4_K for {@link #Q4_K_R}, Q4_0 for {@link #Q4_0_R}, Q8_0 for
+     * {@link #Q8_0_R}, else the type itself.
+     */
     public GGMLType fileType() {
         return switch (this) {
             case Q4_K_R -> Q4_K;
             case Q4_0_R -> Q4_0;
+            case Q8_0_R -> Q8_0;
             default -> this;
         };
     }
 
-    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R} and {@link #Q4_0_R}). */
+    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R}, {@link #Q4_0_R}, {@link #Q8_0_R}). */
     public boolean isFileType() {
         return fileType() == this;
     }

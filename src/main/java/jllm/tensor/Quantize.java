@@ -70,12 +70,16 @@ public final class Quantize {
                     Q4KRepack.block(block, 0, dst, dstOff + 192L * b);
                 }
             }
-            case Q4_0_R -> {     // ggml's Q4_0 quantizer, then the repacking the engine applies at load time
-                MemorySegment group = MemorySegment.ofArray(new byte[288]);
+            case Q4_0_R, Q8_0_R -> {     // ggml's Q4_0 / Q8_0 quantizer, then the interleaving the engine applies at load time
+                int groupBytes = type.typeSize, blockBytes = groupBytes / 16;
+                MemorySegment group = MemorySegment.ofArray(new byte[groupBytes]);
                 for (int g = 0; g < n / 512; g++) {
-                    for (int b = 0; b < 16; b++) q4_0(src, srcOff + 512 * g + 32 * b, group, 18L * b);
-                    if (!Q40Repack.group(group, 0, dst, dstOff + 288L * g)) {
-                        throw new IllegalArgumentException("Q4_0_R holds finite scales only: values near element " + (srcOff + 512 * g) + " overflow a half");
+                    for (int b = 0; b < 16; b++) {
+                        if (type == GGMLType.Q4_0_R) q4_0(src, srcOff + 512 * g + 32 * b, group, (long) blockBytes * b);
+                        else q8_0(src, srcOff + 512 * g + 32 * b, group, (long) blockBytes * b);
+                    }
+                    if (!BlockInterleave.group(group, 0, dst, dstOff + (long) groupBytes * g, groupBytes)) {
+                        throw new IllegalArgumentException(type + " holds finite scales only: values near element " + (srcOff + 512 * g) + " overflow a half");
                     }
                 }
             }

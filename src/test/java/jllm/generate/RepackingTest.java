@@ -51,11 +51,12 @@ class RepackingTest {
     /** The type a matrix of {@code type} with {@code cols} columns is held in after repacking. */
     static GGMLType repacked(GGMLType type, int cols) {
         if (type == GGMLType.Q4_K) return GGMLType.Q4_K_R;
-        return cols % 512 == 0 ? GGMLType.Q4_0_R : GGMLType.Q4_0;   // Q4_0_R groups 512 weights of a row
+        return cols % 512 != 0 ? type : type == GGMLType.Q4_0 ? GGMLType.Q4_0_R : GGMLType.Q8_0_R;   // groups of 512 weights of a row
     }
 
     @ParameterizedTest
-    @CsvSource({"Q4_K, 256, false", "Q4_K, 256, true", "Q4_0, 512, false", "Q4_0, 512, true", "Q4_0, 256, false"})
+    @CsvSource({"Q4_K, 256, false", "Q4_K, 256, true", "Q4_0, 512, false", "Q4_0, 512, true", "Q4_0, 256, false",
+            "Q8_0, 512, false", "Q8_0, 512, true", "Q8_0, 256, false"})
     void aRepackedModelComputesWhatTheFileLayoutComputes(GGMLType type, int dim, boolean tied) {
         ModelConfig c = ModelConfig.llama(dim, 2, 4, 2, 2 * dim, 300, 32).withTiedOutput(tied);
         LlamaWeights w = quantized(c, type, 11);
@@ -124,21 +125,22 @@ class RepackingTest {
         }
     }
 
-    @Test
-    void aMappedQ40MatrixIsRepackedToAHeapArray() throws Exception {
-        Tensor q = randomMatrix(GGMLType.Q4_0, 1024, 32, 4);
+    @ParameterizedTest
+    @CsvSource({"Q4_0, Q4_0_R", "Q8_0, Q8_0_R"})
+    void aMappedQ40OrQ80MatrixIsInterleavedOnAHeapArray(GGMLType type, GGMLType interleaved) throws Exception {
+        Tensor q = randomMatrix(type, 1024, 32, 4);
         float[] want = q.toFloatArray();
         try (GGUFFile f = GGUFFile.open(written(q))) {
-            Tensor mapped = Tensor.of("m", GGMLType.Q4_0, f.tensorData("m"), 1024, 32);
-            Tensor packed = Repacking.q40(mapped);
-            assertThat(packed.type()).isEqualTo(GGMLType.Q4_0_R);
+            Tensor mapped = Tensor.of("m", type, f.tensorData("m"), 1024, 32);
+            Tensor packed = Repacking.interleaved(mapped);
+            assertThat(packed.type()).isEqualTo(interleaved);
             assertThat(packed.heapBytes()).isNotNull();
             assertThat(packed.toFloatArray()).containsExactly(want);
             assertThat(mapped.toFloatArray()).as("the file after unload").containsExactly(want);
             // a block scale of NaN: the matrix keeps the file's layout
-            Tensor nan = randomMatrix(GGMLType.Q4_0, 1024, 32, 4);
-            nan.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 18L * 40, Float.floatToFloat16(Float.NaN));
-            assertThat(Repacking.q40(nan)).isSameAs(nan);
+            Tensor nan = randomMatrix(type, 1024, 32, 4);
+            nan.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, type.typeSize * 40L, Float.floatToFloat16(Float.NaN));
+            assertThat(Repacking.interleaved(nan)).isSameAs(nan);
         }
     }
 }

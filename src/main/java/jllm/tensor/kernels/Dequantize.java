@@ -66,9 +66,10 @@ public final class Dequantize {
         DECODERS[GGMLType.Q6_K.ordinal()] = Dequantize::q6_KRow;
         DECODERS[GGMLType.Q4_K_R.ordinal()] = Dequantize::q4_K_RRow;
         DECODERS[GGMLType.Q4_0_R.ordinal()] = Dequantize::q4_0RRow;
+        DECODERS[GGMLType.Q8_0_R.ordinal()] = Dequantize::q8_0RRow;
     }
 
-    /** Lane i of a Q4_0_R byte row is block i, whose element j goes to {@code 32 i + j}. */
+    /** Lane i of a Q4_0_R or Q8_0_R byte row is block i, whose element j goes to {@code 32 i + j}. */
     private static final int[] STRIDE32 = java.util.stream.IntStream.range(0, 16).map(i -> 32 * i).toArray();
 
     private static void f32Row(float[] out, int outOff, MemorySegment src, long off, int n) {
@@ -142,11 +143,7 @@ public final class Dequantize {
         for (int g = 0; g < n / 512; g++) {
             long p = off + 288L * g;
             for (int h = 0; h < 16; h += L) {
-                // loaded as bytes: C2 has no intrinsic for shorts from a byte array's segment
-                IntVector hb = (IntVector) ByteVector.fromMemorySegment(Simd.B2, src, p + 2L * h, LE).reinterpretAsShorts()
-                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
-                        .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
+                FloatVector d = groupScales(src, p, h);
                 int o = outOff + 512 * g + 32 * h;
                 for (int j = 0; j < 16; j++) {
                     IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 32 + 16 * j + h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -155,6 +152,33 @@ public final class Dequantize {
                 }
             }
         }
+    }
+
+    /** Q8_0_R: as {@link #q4_0RRow}, each of the 32 byte rows one element of the 16 blocks. */
+    private static void q8_0RRow(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int g = 0; g < n / 512; g++) {
+            long p = off + 544L * g;
+            for (int h = 0; h < 16; h += L) {
+                FloatVector d = groupScales(src, p, h);
+                int o = outOff + 512 * g + 32 * h;
+                for (int j = 0; j < 32; j++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 32 + 16 * j + h, LE).convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j, STRIDE32, 0);
+                }
+            }
+        }
+    }
+
+    /**
+     * Scales h .. h + L of the interleaved group at {@code p} (its 16 f16 scales first), decoded from their half bits as
+     * in {@link #f16Row} (interleaved scales are finite). Loaded as bytes: C2 has no intrinsic for shorts from a byte
+     * array's segment.
+     */
+    private static FloatVector groupScales(MemorySegment src, long p, int h) {
+        IntVector hb = (IntVector) ByteVector.fromMemorySegment(Simd.B2, src, p + 2L * h, LE).reinterpretAsShorts()
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        return ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
     }
 
     private static void q4_1Row(float[] out, int outOff, MemorySegment src, long off, int n) {

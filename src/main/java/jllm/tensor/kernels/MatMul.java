@@ -152,10 +152,10 @@ public final class MatMul {
             var data = w.data();
             long rowBytes = w.rowBytes();
             int cols = w.cols();
-            if (int8 && type == GGMLType.Q4_0_R) {   // the array and its offset fetched once per chunk, not per row
-                byte[] a = RowDotInt8.q4_0RBytes(w);
+            if (int8 && RowDotInt8.usesTransposedPairs(type)) {   // the array and its offset fetched once per chunk, not per row
+                byte[] a = RowDotInt8.interleavedBytes(w);
                 int base = w.heapOffset();
-                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.q4_0R(a, base + (int) (r * rowBytes), q8.pairsT, q8.d, cols);
+                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.interleaved(type, a, base + (int) (r * rowBytes), q8.pairsT, q8.d, cols);
                 return;
             }
             if (int8) {
@@ -187,12 +187,13 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to, int worker) {
-            if (int8 && w.type() == GGMLType.Q4_0_R) {
-                byte[] a = RowDotInt8.q4_0RBytes(w);
+            if (int8 && RowDotInt8.usesTransposedPairs(w.type())) {
+                GGMLType type = w.type();
+                byte[] a = RowDotInt8.interleavedBytes(w);
                 int base = w.heapOffset(), rowBytes = (int) w.rowBytes(), rows = w.rows(), cols = w.cols();
                 for (int r = from; r < to; r++) {
                     for (int i = 0; i < T; i++) {
-                        out[outOff + i * rows + r] = RowDotInt8.q4_0R(a, base + r * rowBytes, q8Tokens[i].pairsT, q8Tokens[i].d, cols);
+                        out[outOff + i * rows + r] = RowDotInt8.interleaved(type, a, base + r * rowBytes, q8Tokens[i].pairsT, q8Tokens[i].d, cols);
                     }
                 }
                 return;

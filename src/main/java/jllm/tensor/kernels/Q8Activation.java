@@ -43,7 +43,7 @@ public final class Q8Activation {
     /**
      * (n / 2), Q8_0 format: the pairs of each 16 blocks (512 quants) interleaved as {@link jllm.tensor.GGMLType#Q4_0_R}
      * interleaves its weights, {@code pairsT[256 g + 16 j + i] = pairs[16 (16 g + i) + j]}, so that one 16-lane load
-     * gives pair j of 16 blocks; for {@link RowDotInt8#q4_0R}. Built only when n is a multiple of 512.
+     * gives pair j of 16 blocks; for {@link RowDotInt8#q4_0R} and {@link RowDotInt8#q8_0R}. Built only when n is a multiple of 512.
      */
     int[] pairsT = new int[0];
     /** Whether {@link #pairs} (and {@link #d32}, {@link #dsum32}) hold this quantization's values. */

@@ -69,6 +69,7 @@ public final class RowDot {
         KERNELS[GGMLType.Q6_K.ordinal()] = RowDot::q6_K;
         KERNELS[GGMLType.Q4_K_R.ordinal()] = RowDot::q4_K_R;
         KERNELS[GGMLType.Q4_0_R.ordinal()] = RowDot::q4_0R;
+        KERNELS[GGMLType.Q8_0_R.ordinal()] = RowDot::q8_0R;
     }
 
     /** The float-path row dot kernel for {@code type}. */
@@ -210,6 +211,19 @@ public final class RowDot {
                 int c = Simd.u8(w, p + 32 + 16 * j + i);
                 s += ((c & 0xF) - 8) * x[xb + j] + ((c >> 4) - 8) * x[xb + 16 + j];
             }
+            acc += f16(w, p + 2 * i) * s;
+        }
+        return acc;
+    }
+
+    /** Q8_0_R with a float activation, block by block as {@link #q4_0R} (the engine uses the int8 path for it). */
+    static float q8_0R(MemorySegment w, long off, float[] x, int xo, int n) {
+        float acc = 0;
+        for (int b = 0; b < n / 32; b++) {
+            long p = off + 544L * (b / 16);
+            int i = b % 16, xb = xo + 32 * b;
+            float s = 0;
+            for (int j = 0; j < 32; j++) s += w.get(JAVA_BYTE, p + 32 + 16 * j + i) * x[xb + j];
             acc += f16(w, p + 2 * i) * s;
         }
         return acc;

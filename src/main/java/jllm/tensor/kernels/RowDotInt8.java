@@ -74,30 +74,40 @@ public final class RowDotInt8 {
         KERNELS[GGMLType.Q6_K.ordinal()] = (w, off, a) -> q6_K(w, off, a.q, a.d, a.n);
         KERNELS[GGMLType.Q4_K_R.ordinal()] = (w, off, a) -> q4_K_R(w, off, a.pairs, a.d32, a.dsum32, a.n);
         KERNELS[GGMLType.Q4_0_R.ordinal()] = (w, off, a) -> q4_0R(heapBytes(w), Math.toIntExact(w.address() + off), a.pairsT, a.d, a.n);
+        KERNELS[GGMLType.Q8_0_R.ordinal()] = (w, off, a) -> q8_0R(heapBytes(w), Math.toIntExact(w.address() + off), a.pairsT, a.d, a.n);
     }
 
     /**
-     * The byte array behind a heap segment (where {@link jllm.tensor.Q40Repack} puts Q4_0_R tensors); a heap segment's
+     * The byte array behind a heap segment (where {@link jllm.tensor.BlockInterleave} puts Q4_0_R and Q8_0_R tensors); a heap segment's
      * {@link MemorySegment#address} is its offset in that array.
      */
     static byte[] heapBytes(MemorySegment w) {
         if (w.heapBase().orElse(null) instanceof byte[] b) return b;
-        throw new IllegalArgumentException("Q4_0_R weights must be in a byte array (a heap segment), not " + w);
+        throw new IllegalArgumentException("interleaved (Q4_0_R, Q8_0_R) weights must be in a byte array (a heap segment), not " + w);
     }
 
     /**
-     * The array a Q4_0_R tensor holds ({@link Tensor#heapBytes}, its data from {@link Tensor#heapOffset}): {@link MatMul}
-     * reads it once per chunk of rows, where {@link #heapBytes(MemorySegment)} would allocate an {@code Optional} per row.
+     * The array an interleaved (Q4_0_R, Q8_0_R) tensor holds ({@link Tensor#heapBytes}, its data from
+     * {@link Tensor#heapOffset}): {@link MatMul} reads it once per chunk of rows, where {@link #heapBytes(MemorySegment)}
+     * would allocate an {@code Optional} per row.
      */
-    static byte[] q4_0RBytes(Tensor w) {
+    static byte[] interleavedBytes(Tensor w) {
         byte[] b = w.heapBytes();
-        if (b == null) throw new IllegalArgumentException(w.name() + ": Q4_0_R weights must be in a byte array");
+        if (b == null) throw new IllegalArgumentException(w.name() + ": " + w.type() + " weights must be in a byte array");
         return b;
     }
 
     /** Whether the kernel for {@code type} reads the activation's interleaved pairs ({@link Q8Activation#pairsT}). */
     static boolean usesTransposedPairs(GGMLType type) {
-        return type == GGMLType.Q4_0_R;
+        return type == GGMLType.Q4_0_R || type == GGMLType.Q8_0_R;
+    }
+
+    /**
+     * The row dot of an interleaved type ({@link #usesTransposedPairs}) on its array: {@link #q4_0R} or {@link #q8_0R}.
+     * One call site for both, the branch taken the same way for a whole matrix.
+     */
+    static float interleaved(GGMLType type, byte[] w, int off, int[] xt, float[] dx, int n) {
+        return type == GGMLType.Q4_0_R ? q4_0R(w, off, xt, dx, n) : q8_0R(w, off, xt, dx, n);
     }
 
     /** Whether the kernel for {@code type} reads the activation's {@link Q8Activation#pairs}. */
@@ -222,6 +232,39 @@ public final class RowDotInt8 {
                             .mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + h)));
                 }
                 s = s.add(0x8000).lanewise(VectorOperators.ASHR, 16);
+                IntVector hb = (IntVector) ByteVector.fromArray(Simd.B2, w, p + 2 * h).reinterpretAsShorts()
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                        .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
+                acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(d.mul(FloatVector.fromArray(F, dx, 16 * g + h)), acc);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q8_0_R (byte array {@code w} from index {@code off}) against a Q8_0 activation's interleaved pairs {@code xt}: per
+     * group of 16 blocks, byte rows j and j + 16 (element j and j + 16 of each block, sign-extended, one block per lane)
+     * make the weight pair {@code u + 2^16 v} of {@link #q4_0}'s paired product, whose two-term dot product
+     * {@code (a b + 2^15) >> 16} is extracted at every step: with {@code |u|, |v| <= 127} (ggml's Q8_0 quantizer gives
+     * +-127 at most) and activation quants likewise, {@code |u y| <= 16129 < 2^15} and
+     * {@code |u x + v y| <= 32258 < 2^15}, but the sums over a block do not fit 16 bits, so the shift cannot wait for the
+     * group's end as in {@link #q4_0R}. A file quant of -128 (not ggml's output) would still stay within the bound for
+     * one pair ({@code 128 * 127 * 2 = 32512}). The 16 sums then meet the 16 weight scales times the 16 activation scales
+     * in one multiply-add. The integer sums are ggml's; only the order of the float additions differs.
+     */
+    static float q8_0R(byte[] w, int off, int[] xt, float[] dx, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int g = 0; g < n / 512; g++) {
+            int p = off + 544 * g;
+            for (int h = 0; h < 16; h += L) {     // one pass at 512 bits, two at 256
+                IntVector s = IntVector.zero(I);
+                for (int j = 0; j < 16; j++) {
+                    IntVector u = (IntVector) ByteVector.fromArray(B, w, p + 32 + 16 * j + h).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector v = (IntVector) ByteVector.fromArray(B, w, p + 288 + 16 * j + h).convertShape(VectorOperators.B2I, I, 0);
+                    s = s.add(u.add(v.lanewise(VectorOperators.LSHL, 16)).mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + h))
+                            .add(0x8000).lanewise(VectorOperators.ASHR, 16));
+                }
                 IntVector hb = (IntVector) ByteVector.fromArray(Simd.B2, w, p + 2 * h).reinterpretAsShorts()
                         .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
                 FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
@@ -396,6 +439,14 @@ public final class RowDotInt8 {
                         int c = Simd.u8(w, p + 32 + 16 * j + i);
                         s += ((c & 0xF) - 8) * a.q[32 * b + j] + ((c >> 4) - 8) * a.q[32 * b + 16 + j];
                     }
+                    acc += (double) (f16(w, p + 2 * i) * a.d[b]) * s;
+                }
+            }
+            case Q8_0_R -> {
+                for (int b = 0; b < n / 32; b++) {
+                    long p = off + 544L * (b / 16);
+                    int i = b % 16, s = 0;
+                    for (int j = 0; j < 32; j++) s += w.get(ValueLayout.JAVA_BYTE, p + 32 + 16 * j + i) * a.q[32 * b + j];
                     acc += (double) (f16(w, p + 2 * i) * a.d[b]) * s;
                 }
             }
