@@ -15,9 +15,11 @@ import jllm.tensor.Q4KRepack;
 import jllm.tensor.Tensor;
 
 /**
- * The load-time step that puts weights into the layouts the decoding kernels read fastest: every Q4_K matrix becomes
- * {@link GGMLType#Q4_K_R} ({@link Q4KRepack}; same values, 6 bits per weight instead of 4.5, the Q4_K int8 kernel's
- * decoding speed doubled), its rows repacked in parallel on the engine's workers; every Q4_0 or Q8_0 matrix whose rows
+ * The load-time step that puts weights into the layouts the decoding kernels read fastest: every Q4_K matrix whose rows
+ * are whole 512-weight groups becomes {@link GGMLType#Q4_K_R16} on a heap array ({@link Q4KRepack#interleave}; same
+ * values, 6 bits per weight instead of 4.5), other Q4_K matrices {@link GGMLType#Q4_K_R} in native memory
+ * ({@link Q4KRepack}; the Q4_K int8 kernel's decoding speed doubled), their rows repacked in parallel on the engine's
+ * workers; every Q4_0 or Q8_0 matrix whose rows
  * are whole 512-weight groups becomes {@link GGMLType#Q4_0_R} or {@link GGMLType#Q8_0_R} on a heap array
  * ({@link BlockInterleave}; same bytes, decoding ~1.6x as fast for Q4_0 and ~1.9x for Q8_0 on one core), whole
  * matrices per worker. The file's pages of a repacked matrix are then dropped from the resident set
@@ -44,9 +46,10 @@ final class Repacking {
     }
 
     /**
-     * {@code w} with its Q4_K matrices repacked into memory of {@code arena} and its eligible Q4_0 and Q8_0 matrices onto
-     * heap arrays ({@link BlockInterleave}, as many as the heap takes with 64 MiB to spare; the rest keep the file's
-     * layout); other tensors are kept as they are.
+     * {@code w} with its eligible Q4_0, Q8_0 and Q4_K matrices interleaved onto heap arrays ({@link BlockInterleave},
+     * {@link Q4KRepack#interleave}; as many as the heap takes with 64 MiB to spare), the other Q4_0 and Q8_0 matrices
+     * in the file's layout, the other Q4_K matrices repacked to Q4_K_R in memory of {@code arena}; other tensors are
+     * kept as they are.
      */
     static LlamaWeights apply(LlamaWeights w, Linear linear, Arena arena) {
         // Q4_0, Q8_0: whole matrices per worker, so that each worker allocates (and the JVM zeroes, page by page) its own
@@ -54,16 +57,18 @@ final class Repacking {
         List<Tensor> blocks = new ArrayList<>();
         long room = heapRoom();
         for (Tensor t : matrices(w)) {
-            if (BlockInterleave.eligible(t) && t.fileBytes() <= room) {
+            long bytes = BlockInterleave.eligible(t) ? t.fileBytes()
+                    : Q4KRepack.interleavable(t) ? GGMLType.Q4_K_R16.bytes(t.numElements()) : Long.MAX_VALUE;
+            if (bytes <= room) {
                 blocks.add(t);
-                room -= t.fileBytes();
+                room -= bytes;
             }
         }
         Tensor[] packed = new Tensor[blocks.size()];
         linear.parallelFor(blocks.size(), (i, worker) -> packed[i] = interleaved(blocks.get(i)));
         Map<Tensor, Tensor> bySource = new IdentityHashMap<>();
         for (int i = 0; i < packed.length; i++) bySource.put(blocks.get(i), packed[i]);
-        return w.withMatrices(t -> t.type() == GGMLType.Q4_K ? q4K(t, linear, arena) : bySource.getOrDefault(t, t));
+        return w.withMatrices(t -> bySource.containsKey(t) ? bySource.get(t) : t.type() == GGMLType.Q4_K ? q4K(t, linear, arena) : t);
     }
 
     /** The distinct matrices of {@code w}, in its order. */
@@ -83,11 +88,12 @@ final class Repacking {
     }
 
     /**
-     * One Q4_0 or Q8_0 matrix interleaved ({@link GGMLType#Q4_0_R}, {@link GGMLType#Q8_0_R}) on the calling thread; a
+     * One Q4_0, Q8_0 or Q4_K matrix interleaved ({@link GGMLType#Q4_0_R}, {@link GGMLType#Q8_0_R}, {@link GGMLType#Q4_K_R16}) on the calling thread; a
      * mapped source's pages are dropped. A matrix with an Inf or NaN block scale keeps the file's layout (the kernels'
      * scale decoding assumes finite ones).
      */
     static Tensor interleaved(Tensor t) {
+        if (t.type() == GGMLType.Q4_K) return replacing(t, Q4KRepack.interleave(t));
         Tensor out = BlockInterleave.allocate(t);
         if (!BlockInterleave.repackRows(t, out, 0, t.rows())) return t;
         return replacing(t, out);

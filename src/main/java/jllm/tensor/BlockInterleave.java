@@ -35,11 +35,6 @@ public final class BlockInterleave {
         };
     }
 
-    /** Whether {@code type} is one of the interleaved types (whose tensors are on heap arrays). */
-    public static boolean isInterleaved(GGMLType type) {
-        return type == GGMLType.Q4_0_R || type == GGMLType.Q8_0_R;
-    }
-
     /** Whether {@code t} is a Q4_0 or Q8_0 matrix that can be repacked: rows of whole 512-weight groups, one array's size. */
     public static boolean eligible(Tensor t) {
         return interleaved(t.type()) != null && t.cols() % 512 == 0 && t.fileBytes() <= MAX_BYTES;

@@ -71,6 +71,7 @@ public final class DequantizeScalar {
             }
             case Q4_0_R -> q4_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
             case Q8_0_R -> q8_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
+            case Q4_K_R16 -> q4_KR16Blocks(dst, dstOff, src, offset, 0, n / 32);
         }
     }
 
@@ -131,6 +132,23 @@ public final class DequantizeScalar {
             int i = b % 16, yb = o + 32 * (b - first);
             float d = f16(s, g + 2L * i);
             for (int j = 0; j < 32; j++) y[yb + j] = i8(s, g + 32 + 16L * j + i) * d;
+        }
+    }
+
+    /**
+     * As {@link #q4_0RBlocks} for {@link GGMLType#Q4_K_R16} (groups of 384 bytes: scale of sub-block i at 4 i, its min at
+     * 64 + 4 i, byte j at 128 + 16 j + i holding elements j and j + 16), {@code d * q - m} as ggml dequantizes Q4_K.
+     */
+    public static void q4_KR16Blocks(float[] y, int o, MemorySegment s, long rowOff, int first, int count) {
+        for (int b = first; b < first + count; b++) {
+            long g = rowOff + 384L * (b / 16);
+            int i = b % 16, yb = o + 32 * (b - first);
+            float d = s.get(F32, g + 4L * i), m = s.get(F32, g + 64 + 4L * i);
+            for (int j = 0; j < 16; j++) {
+                int q = u8(s, g + 128 + 16L * j + i);
+                y[yb + j] = d * (q & 0x0F) - m;
+                y[yb + j + 16] = d * (q >> 4) - m;
+            }
         }
     }
 

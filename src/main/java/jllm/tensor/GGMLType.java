@@ -21,6 +21,7 @@ package jllm.tensor;
  *   Q4_K_R  -    256    192   8 sub-blocks of 32: f32 d, m; u8 qs[16]   x = d * q - m   (jllm's in-memory layout)
  *   Q4_0_R  -    512    288   16 Q4_0 blocks: f16 d[16]; u8 qs[16][16], byte j of block i at 16 j + i   (in memory)
  *   Q8_0_R  -    512    544   16 Q8_0 blocks: f16 d[16]; i8 qs[32][16], byte j of block i at 16 j + i   (in memory)
+ *   Q4_K_R16 -   512    384   16 Q4_K_R sub-blocks: f32 d[16], m[16]; u8 qs[16][16], byte j of sub-block i at 16 j + i
  * </pre>
  *
  * <p>{@link #Q4_K_R} is not a file type (its id is -1; {@link #fromId} never returns it, writers refuse it): it is Q4_K
@@ -32,7 +33,9 @@ package jllm.tensor;
  * <p>{@link #Q4_0_R} (id -2, in memory only, like Q4_K_R) is Q4_0 with 16 consecutive blocks of a row interleaved
  * ({@code jllm.tensor.BlockInterleave}): their 16 scales first, then byte j of the 16 blocks side by side, so that one
  * 16-byte load gives one weight pair of each block and a 16-lane vector holds 16 blocks' partial sums. Same bytes per
- * weight as Q4_0. {@link #Q8_0_R} (id -3) is Q8_0 interleaved the same way.
+ * weight as Q4_0. {@link #Q8_0_R} (id -3) is Q8_0 interleaved the same way, and {@link #Q4_K_R16} (id -4) is Q4_K_R's
+ * 32-element sub-blocks interleaved 16 at a time ({@code jllm.tensor.Q4KRepack#interleave}): their 16 float scales, their 16
+ * float mins, then byte j of the 16 sub-blocks side by side.
  */
 public enum GGMLType {
     F32(0, 1, 4),
@@ -46,7 +49,8 @@ public enum GGMLType {
     BF16(30, 1, 2),
     Q4_K_R(-1, 256, 192),
     Q4_0_R(-2, 512, 288),
-    Q8_0_R(-3, 512, 544);
+    Q8_0_R(-3, 512, 544),
+    Q4_K_R16(-4, 512, 384);
 
     /** GGML's numeric id, as stored in GGUF tensor infos. */
     public final int id;
@@ -80,19 +84,27 @@ public enum GGMLType {
     }
 
     /**
-     * The file type this type's tensors come from: Q4_K for {@link #Q4_K_R}, Q4_0 for {@link #Q4_0_R}, Q8_0 for
-     * {@link #Q8_0_R}, else the type itself.
+     * The file type this type's tensors come from: Q4_K for {@link #Q4_K_R} and {@link #Q4_K_R16}, Q4_0 for
+     * {@link #Q4_0_R}, Q8_0 for {@link #Q8_0_R}, else the type itself.
      */
     public GGMLType fileType() {
         return switch (this) {
-            case Q4_K_R -> Q4_K;
+            case Q4_K_R, Q4_K_R16 -> Q4_K;
             case Q4_0_R -> Q4_0;
             case Q8_0_R -> Q8_0;
             default -> this;
         };
     }
 
-    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R}, {@link #Q4_0_R}, {@link #Q8_0_R}). */
+    /**
+     * Whether this is one of jllm's interleaved in-memory types ({@link #Q4_0_R}, {@link #Q8_0_R}, {@link #Q4_K_R16}),
+     * whose tensors are held in Java byte arrays and whose kernels read 16 blocks per vector.
+     */
+    public boolean isInterleaved() {
+        return this == Q4_0_R || this == Q8_0_R || this == Q4_K_R16;
+    }
+
+    /** Whether GGUF files may hold this type (every type but jllm's in-memory {@link #Q4_K_R} and interleaved types). */
     public boolean isFileType() {
         return fileType() == this;
     }

@@ -17,6 +17,12 @@ import java.nio.ByteOrder;
  * repacked one 8.1-8.5 (8192 x 2048 rows of the 1B file's FFN matrices, alternated in one process). The price is memory:
  * 192 bytes per 256 weights instead of 144 (6 bits per weight instead of 4.5); the engine drops the file's pages of a
  * repacked tensor from its resident set, so the file's share is replaced, not doubled.
+ *
+ * <p>{@link GGMLType#Q4_K_R16} ({@link #interleave}) goes one step further, as {@link BlockInterleave} does for Q4_0:
+ * 16 consecutive Q4_K_R sub-blocks of a row (512 weights) hold their 16 scales, their 16 mins, then byte j of each
+ * sub-block side by side (byte j of sub-block i at {@code 128 + 16 j + i}), in a Java byte array, so that the kernel
+ * sums 16 sub-blocks per vector and applies their scales and mins as vectors. Rows must be whole 512-weight groups
+ * (Llama's widths are; a row of an odd number of super-blocks, such as 11008, keeps Q4_K_R).
  */
 public final class Q4KRepack {
     private Q4KRepack() {}
@@ -46,6 +52,54 @@ public final class Q4KRepack {
         Tensor out = allocate(q4k, arena);
         repackRows(q4k, out, 0, q4k.rows());
         return out;
+    }
+
+    /** Whether {@code t} can be held as {@link GGMLType#Q4_K_R16}: a Q4_K matrix of whole 512-weight rows that fits one array. */
+    public static boolean interleavable(Tensor t) {
+        return t.type() == GGMLType.Q4_K && t.cols() % 512 == 0 && GGMLType.Q4_K_R16.bytes(t.numElements()) <= BlockInterleave.MAX_BYTES;
+    }
+
+    /** A Q4_K_R16 tensor of {@code q4k}'s shape on a fresh heap array, its rows not yet filled. */
+    public static Tensor allocateInterleaved(Tensor q4k) {
+        if (!interleavable(q4k)) {
+            throw new IllegalArgumentException(q4k.name() + " (" + q4k.type() + ", " + q4k.cols() + " columns) cannot be held as "
+                    + "Q4_K_R16: it needs Q4_K rows of a multiple of 512 weights in one array");
+        }
+        byte[] a = new byte[(int) GGMLType.Q4_K_R16.bytes(q4k.numElements())];
+        return Tensor.of(q4k.name(), GGMLType.Q4_K_R16, MemorySegment.ofArray(a), q4k.ne());
+    }
+
+    /** Rows [from, to) of {@code q4k} into {@code out} (made by {@link #allocateInterleaved}); disjoint ranges may run in parallel. */
+    public static void interleaveRows(Tensor q4k, Tensor out, int from, int to) {
+        byte[] dst = out.heapBytes();
+        if (dst == null) throw new IllegalArgumentException(out.name() + " is not on a heap array (see allocateInterleaved)");
+        byte[] pair = new byte[384];   // two super-blocks as Q4_K_R: 16 sub-blocks of 24 bytes
+        MemorySegment tmp = MemorySegment.ofArray(pair);
+        int groups = q4k.cols() / 512, base = out.heapOffset();
+        for (int r = from; r < to; r++) {
+            for (int g = 0; g < groups; g++) {
+                long p = q4k.rowOffset(r) + 288L * g;
+                block(q4k.data(), p, tmp, 0);
+                block(q4k.data(), p + 144, tmp, 192);
+                group16(pair, dst, Math.toIntExact(base + out.rowOffset(r) + 384L * g));
+            }
+        }
+    }
+
+    /** The whole tensor as Q4_K_R16, on the calling thread. */
+    public static Tensor interleave(Tensor q4k) {
+        Tensor out = allocateInterleaved(q4k);
+        interleaveRows(q4k, out, 0, q4k.rows());
+        return out;
+    }
+
+    /** Sixteen 24-byte Q4_K_R sub-blocks ({@code r}) into one 384-byte Q4_K_R16 group at {@code dst[o]}. */
+    static void group16(byte[] r, byte[] dst, int o) {
+        for (int i = 0; i < 16; i++) {
+            System.arraycopy(r, 24 * i, dst, o + 4 * i, 4);            // d, little-endian float
+            System.arraycopy(r, 24 * i + 4, dst, o + 64 + 4 * i, 4);   // m
+            for (int j = 0; j < 16; j++) dst[o + 128 + 16 * j + i] = r[24 * i + 8 + j];
+        }
     }
 
     /** One 144-byte Q4_K super-block at {@code p} into eight 24-byte Q4_K_R sub-blocks at {@code o}. */

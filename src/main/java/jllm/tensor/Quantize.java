@@ -70,6 +70,18 @@ public final class Quantize {
                     Q4KRepack.block(block, 0, dst, dstOff + 192L * b);
                 }
             }
+            case Q4_K_R16 -> {   // ggml's Q4_K quantizer, then the interleaving the engine applies at load time
+                byte[] pair = new byte[384], group = new byte[384];
+                MemorySegment block = MemorySegment.ofArray(new byte[144]), sub = MemorySegment.ofArray(pair);
+                for (int g = 0; g < n / 512; g++) {
+                    for (int h = 0; h < 2; h++) {
+                        KQuants.q4_K(src, srcOff + 512 * g + 256 * h, block, 0);
+                        Q4KRepack.block(block, 0, sub, 192L * h);
+                    }
+                    Q4KRepack.group16(pair, group, 0);
+                    MemorySegment.copy(group, 0, dst, ValueLayout.JAVA_BYTE, dstOff + 384L * g, 384);
+                }
+            }
             case Q4_0_R, Q8_0_R -> {     // ggml's Q4_0 / Q8_0 quantizer, then the interleaving the engine applies at load time
                 int groupBytes = type.typeSize, blockBytes = groupBytes / 16;
                 MemorySegment group = MemorySegment.ofArray(new byte[groupBytes]);

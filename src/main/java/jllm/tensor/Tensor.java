@@ -79,8 +79,7 @@ public final class Tensor {
 
     /**
      * A tensor of {@code type} holding {@code values} quantized row by row with ggml's reference quantizers
-     * ({@link Quantize}), in native memory (the interleaved {@link GGMLType#Q4_0_R} and {@link GGMLType#Q8_0_R}, whose kernels read Java
-     * arrays, on a heap array).
+     * ({@link Quantize}), in native memory (the {@link GGMLType#isInterleaved} types, whose kernels read Java arrays, on a heap array).
      */
     public static Tensor quantize(String name, GGMLType type, float[] values, long... ne) {
         checkCount(name, values, ne);
@@ -88,7 +87,7 @@ public final class Tensor {
             throw new IllegalArgumentException(name + ": row length ne[0] = " + ne[0] + " is not a multiple of "
                     + type + "'s block size " + type.blockSize);
         }
-        MemorySegment seg = BlockInterleave.isInterleaved(type) ? MemorySegment.ofArray(new byte[Math.toIntExact(type.bytes(values.length))])
+        MemorySegment seg = type.isInterleaved() ? MemorySegment.ofArray(new byte[Math.toIntExact(type.bytes(values.length))])
                 : Arena.ofAuto().allocate(type.bytes(values.length), 64);
         Quantize.quantize(type, values, 0, values.length, seg, 0);
         return of(name, type, seg, ne);
@@ -162,7 +161,7 @@ public final class Tensor {
     }
 
     /**
-     * The byte array holding {@link #data} when it is a heap segment over one (as {@link GGMLType#Q4_0_R} and {@link GGMLType#Q8_0_R} tensors are),
+     * The byte array holding {@link #data} when it is a heap segment over one (as {@link GGMLType#isInterleaved} tensors are),
      * else null; the data starts at {@link #heapOffset} in it. Kernels read such arrays directly, without a per-call
      * lookup that would allocate.
      */

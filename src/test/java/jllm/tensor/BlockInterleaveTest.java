@@ -52,7 +52,7 @@ class BlockInterleaveTest {
         for (int cols : new int[] {512, 1536, 2048}) {
             Tensor q = randomBlocks(rnd, fileType, 7, cols);
             Tensor r = BlockInterleave.repack(q);
-            assertThat(r.type()).isEqualTo(BlockInterleave.interleaved(fileType)).matches(BlockInterleave::isInterleaved);
+            assertThat(r.type()).isEqualTo(BlockInterleave.interleaved(fileType)).matches(GGMLType::isInterleaved);
             assertThat(r.type().fileType()).isEqualTo(fileType);
             assertThat(r.data().byteSize()).isEqualTo(q.data().byteSize());
             assertThat(r.heapBytes()).as("held in a heap array").isNotNull();

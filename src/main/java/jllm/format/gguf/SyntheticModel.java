@@ -130,7 +130,7 @@ public final class SyntheticModel {
         return switch (t) {
             case F32 -> 0; case F16 -> 1; case Q4_0 -> 2; case Q4_1 -> 3; case Q8_0 -> 7;
             case Q4_K -> 15; case Q5_K -> 17; case Q6_K -> 18; case BF16 -> 32;
-            case Q4_K_R, Q4_0_R, Q8_0_R -> throw new IllegalArgumentException(t + " is jllm's in-memory layout, not a file type");
+            case Q4_K_R, Q4_0_R, Q8_0_R, Q4_K_R16 -> throw new IllegalArgumentException(t + " is jllm's in-memory layout, not a file type");
         };
     }
 

@@ -67,6 +67,7 @@ public final class Dequantize {
         DECODERS[GGMLType.Q4_K_R.ordinal()] = Dequantize::q4_K_RRow;
         DECODERS[GGMLType.Q4_0_R.ordinal()] = Dequantize::q4_0RRow;
         DECODERS[GGMLType.Q8_0_R.ordinal()] = Dequantize::q8_0RRow;
+        DECODERS[GGMLType.Q4_K_R16.ordinal()] = Dequantize::q4_KR16Row;
     }
 
     /** Lane i of a Q4_0_R or Q8_0_R byte row is block i, whose element j goes to {@code 32 i + j}. */
@@ -164,6 +165,22 @@ public final class Dequantize {
                 for (int j = 0; j < 32; j++) {
                     IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 32 + 16 * j + h, LE).convertShape(VectorOperators.B2I, I, 0);
                     ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j, STRIDE32, 0);
+                }
+            }
+        }
+    }
+
+    /** Q4_K_R16: as {@link #q4_0RRow}, with each sub-block's float scale and min ({@code d q - m}). */
+    private static void q4_KR16Row(float[] out, int outOff, MemorySegment src, long off, int n) {
+        for (int g = 0; g < n / 512; g++) {
+            long p = off + 384L * g;
+            for (int h = 0; h < 16; h += L) {
+                FloatVector d = FloatVector.fromMemorySegment(F, src, p + 4L * h, LE), m = FloatVector.fromMemorySegment(F, src, p + 64 + 4L * h, LE);
+                int o = outOff + 512 * g + 32 * h;
+                for (int j = 0; j < 16; j++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 128 + 16 * j + h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    ((FloatVector) q.and(0x0F).convert(VectorOperators.I2F, 0)).mul(d).sub(m).intoArray(out, o + j, STRIDE32, 0);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d).sub(m).intoArray(out, o + 16 + j, STRIDE32, 0);
                 }
             }
         }

@@ -155,7 +155,7 @@ public final class MatMul {
             if (int8 && RowDotInt8.usesTransposedPairs(type)) {   // the array and its offset fetched once per chunk, not per row
                 byte[] a = RowDotInt8.interleavedBytes(w);
                 int base = w.heapOffset();
-                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.interleaved(type, a, base + (int) (r * rowBytes), q8.pairsT, q8.d, cols);
+                for (int r = from; r < to; r++) out[outOff + r] = RowDotInt8.interleaved(type, a, base + (int) (r * rowBytes), q8);
                 return;
             }
             if (int8) {
@@ -193,7 +193,7 @@ public final class MatMul {
                 int base = w.heapOffset(), rowBytes = (int) w.rowBytes(), rows = w.rows(), cols = w.cols();
                 for (int r = from; r < to; r++) {
                     for (int i = 0; i < T; i++) {
-                        out[outOff + i * rows + r] = RowDotInt8.interleaved(type, a, base + r * rowBytes, q8Tokens[i].pairsT, q8Tokens[i].d, cols);
+                        out[outOff + i * rows + r] = RowDotInt8.interleaved(type, a, base + r * rowBytes, q8Tokens[i]);
                     }
                 }
                 return;

@@ -34,26 +34,27 @@ public final class Q8Activation {
      */
     int[] pairs = new int[0];
     /**
-     * (n / 32), Q8_K format, with the pairs: each 32-element sub-block's scale (its 256-element block's d) and
-     * {@code d * sum(q)} over it, for Q4_K_R. d32 repeats {@link #d}, but the kernel indexing it per sub-block ran
+     * (n / 32), Q8_K format, with the pairs or the interleaved pairs: each 32-element sub-block's scale (its
+     * 256-element block's d) and {@code d * sum(q)} over it, for Q4_K_R and Q4_K_R16. d32 repeats {@link #d}, but the kernel indexing it per sub-block ran
      * faster than one indexing {@code d[b >> 3]} (tg64 1B Q4_K, 2 threads, alternated: 18.9 / 19.6 / 18.9 against
      * 15.7 / 15.8 / 15.2 t/s).
      */
     float[] d32 = new float[0], dsum32 = new float[0];
     /**
-     * (n / 2), Q8_0 format: the pairs of each 16 blocks (512 quants) interleaved as {@link jllm.tensor.GGMLType#Q4_0_R}
-     * interleaves its weights, {@code pairsT[256 g + 16 j + i] = pairs[16 (16 g + i) + j]}, so that one 16-lane load
-     * gives pair j of 16 blocks; for {@link RowDotInt8#q4_0R} and {@link RowDotInt8#q8_0R}. Built only when n is a multiple of 512.
+     * (n / 2), either format: the pairs of each 16 blocks of 32 (512 quants) interleaved as
+     * {@link jllm.tensor.GGMLType#Q4_0_R} interleaves its weights, {@code pairsT[256 g + 16 j + i] = pairs[16 (16 g + i) + j]},
+     * so that one 16-lane load gives pair j of 16 blocks; for {@link RowDotInt8#q4_0R}, {@link RowDotInt8#q8_0R} and
+     * {@link RowDotInt8#q4_KR16}. Built only when n is a multiple of 512.
      */
     int[] pairsT = new int[0];
     /** Whether {@link #pairs} (and {@link #d32}, {@link #dsum32}) hold this quantization's values. */
     boolean hasPairs;
-    /** Whether {@link #pairsT} holds this quantization's values. */
+    /** Whether {@link #pairsT} (and, for Q8_K, {@link #d32}, {@link #dsum32}) hold this quantization's values. */
     boolean hasPairsT;
 
     /** The format ggml uses for activations multiplied with weights of {@code type}. */
     public static Format formatFor(GGMLType type) {
-        return type.blockSize == 256 ? Format.Q8_K : Format.Q8_0;   // Q4_K_R too: it is Q4_K, repacked
+        return type.fileType().blockSize == 256 ? Format.Q8_K : Format.Q8_0;   // Q4_K_R, Q4_K_R16 too: they are Q4_K, repacked
     }
 
     /**
@@ -90,7 +91,7 @@ public final class Q8Activation {
         } else {
             for (int b = 0; b < n / 256; b++) quantizeQ8_KBlock(x, xOff + 256 * b, b);
         }
-        hasPairsT = transposed && format == Format.Q8_0 && n % 512 == 0;
+        hasPairsT = transposed && n % 512 == 0;
         if (hasPairsT) {
             for (int g = 0; g < n / 512; g++) {
                 for (int i = 0; i < 16; i++) {
@@ -100,11 +101,12 @@ public final class Q8Activation {
             }
         }
         hasPairs = withPairs;
-        if (!withPairs) return;
-        for (int b = 0; b < n / 32; b++) {
-            for (int j = 0; j < 16; j++) pairs[16 * b + j] = pair(b, j);
+        if (withPairs) {
+            for (int b = 0; b < n / 32; b++) {
+                for (int j = 0; j < 16; j++) pairs[16 * b + j] = pair(b, j);
+            }
         }
-        if (format == Format.Q8_K) {
+        if (format == Format.Q8_K && (withPairs || hasPairsT)) {
             for (int t = 0; t < n / 32; t++) {
                 d32[t] = d[t / 8];
                 dsum32[t] = d[t / 8] * (bsums[2 * t] + bsums[2 * t + 1]);

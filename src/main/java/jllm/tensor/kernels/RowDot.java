@@ -70,6 +70,7 @@ public final class RowDot {
         KERNELS[GGMLType.Q4_K_R.ordinal()] = RowDot::q4_K_R;
         KERNELS[GGMLType.Q4_0_R.ordinal()] = RowDot::q4_0R;
         KERNELS[GGMLType.Q8_0_R.ordinal()] = RowDot::q8_0R;
+        KERNELS[GGMLType.Q4_K_R16.ordinal()] = RowDot::q4_KR16;
     }
 
     /** The float-path row dot kernel for {@code type}. */
@@ -225,6 +226,23 @@ public final class RowDot {
             float s = 0;
             for (int j = 0; j < 32; j++) s += w.get(JAVA_BYTE, p + 32 + 16 * j + i) * x[xb + j];
             acc += f16(w, p + 2 * i) * s;
+        }
+        return acc;
+    }
+
+    /** Q4_K_R16 with a float activation, sub-block by sub-block as {@link #q4_K_R} (the engine uses the int8 path for it). */
+    static float q4_KR16(MemorySegment w, long off, float[] x, int xo, int n) {
+        float acc = 0;
+        for (int t = 0; t < n / 32; t++) {
+            long p = off + 384L * (t / 16);
+            int i = t % 16, xb = xo + 32 * t;
+            float s = 0, sx = 0;
+            for (int j = 0; j < 16; j++) {
+                int c = Simd.u8(w, p + 128 + 16 * j + i);
+                s += (c & 0xF) * x[xb + j] + (c >> 4) * x[xb + 16 + j];
+                sx += x[xb + j] + x[xb + 16 + j];
+            }
+            acc += w.get(F32, p + 4 * i) * s - w.get(F32, p + 64 + 4 * i) * sx;
         }
         return acc;
     }

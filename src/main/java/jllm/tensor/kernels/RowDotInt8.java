@@ -75,19 +75,20 @@ public final class RowDotInt8 {
         KERNELS[GGMLType.Q4_K_R.ordinal()] = (w, off, a) -> q4_K_R(w, off, a.pairs, a.d32, a.dsum32, a.n);
         KERNELS[GGMLType.Q4_0_R.ordinal()] = (w, off, a) -> q4_0R(heapBytes(w), Math.toIntExact(w.address() + off), a.pairsT, a.d, a.n);
         KERNELS[GGMLType.Q8_0_R.ordinal()] = (w, off, a) -> q8_0R(heapBytes(w), Math.toIntExact(w.address() + off), a.pairsT, a.d, a.n);
+        KERNELS[GGMLType.Q4_K_R16.ordinal()] = (w, off, a) -> q4_KR16(heapBytes(w), Math.toIntExact(w.address() + off), a.pairsT, a.d32, a.dsum32, a.n);
     }
 
     /**
-     * The byte array behind a heap segment (where {@link jllm.tensor.BlockInterleave} puts Q4_0_R and Q8_0_R tensors); a heap segment's
+     * The byte array behind a heap segment (where the {@link GGMLType#isInterleaved} types are held); a heap segment's
      * {@link MemorySegment#address} is its offset in that array.
      */
     static byte[] heapBytes(MemorySegment w) {
         if (w.heapBase().orElse(null) instanceof byte[] b) return b;
-        throw new IllegalArgumentException("interleaved (Q4_0_R, Q8_0_R) weights must be in a byte array (a heap segment), not " + w);
+        throw new IllegalArgumentException("interleaved (Q4_0_R, Q8_0_R, Q4_K_R16) weights must be in a byte array (a heap segment), not " + w);
     }
 
     /**
-     * The array an interleaved (Q4_0_R, Q8_0_R) tensor holds ({@link Tensor#heapBytes}, its data from
+     * The array an interleaved (Q4_0_R, Q8_0_R, Q4_K_R16) tensor holds ({@link Tensor#heapBytes}, its data from
      * {@link Tensor#heapOffset}): {@link MatMul} reads it once per chunk of rows, where {@link #heapBytes(MemorySegment)}
      * would allocate an {@code Optional} per row.
      */
@@ -99,15 +100,19 @@ public final class RowDotInt8 {
 
     /** Whether the kernel for {@code type} reads the activation's interleaved pairs ({@link Q8Activation#pairsT}). */
     static boolean usesTransposedPairs(GGMLType type) {
-        return type == GGMLType.Q4_0_R || type == GGMLType.Q8_0_R;
+        return type.isInterleaved();
     }
 
     /**
-     * The row dot of an interleaved type ({@link #usesTransposedPairs}) on its array: {@link #q4_0R} or {@link #q8_0R}.
-     * One call site for both, the branch taken the same way for a whole matrix.
+     * The row dot of an interleaved type ({@link GGMLType#isInterleaved}) on its array: {@link #q4_0R}, {@link #q8_0R}
+     * or {@link #q4_KR16}. One call site for all, the branch taken the same way for a whole matrix.
      */
-    static float interleaved(GGMLType type, byte[] w, int off, int[] xt, float[] dx, int n) {
-        return type == GGMLType.Q4_0_R ? q4_0R(w, off, xt, dx, n) : q8_0R(w, off, xt, dx, n);
+    static float interleaved(GGMLType type, byte[] w, int off, Q8Activation a) {
+        return switch (type) {
+            case Q4_0_R -> q4_0R(w, off, a.pairsT, a.d, a.n);
+            case Q8_0_R -> q8_0R(w, off, a.pairsT, a.d, a.n);
+            default -> q4_KR16(w, off, a.pairsT, a.d32, a.dsum32, a.n);
+        };
     }
 
     /** Whether the kernel for {@code type} reads the activation's {@link Q8Activation#pairs}. */
@@ -270,6 +275,39 @@ public final class RowDotInt8 {
                 FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
                         .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
                 acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(d.mul(FloatVector.fromArray(F, dx, 16 * g + h)), acc);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q4_K_R16 (byte array {@code w} from index {@code off}) against a Q8_K activation's interleaved pairs {@code xt} and
+     * per-sub-block scales {@code d32} and {@code d32 * sum(q_x)} ({@code dsum32}): per group of 16 sub-blocks, lane i
+     * sums sub-block i's paired products ({@link #q4_0}'s trick) over its 16 byte rows, then
+     * {@code d_i dx_i sum - m_i dsum_i} for all 16 in two vector multiply-adds. Q4_K's nibbles are unsigned (0..15), so
+     * a 32-element dot product reaches {@code 32 * 15 * 127 = 60960}, past the 16-bit field: the shift that extracts it
+     * runs after each 8 rows (16 elements: at most {@code 16 * 15 * 127 = 30480 < 2^15}, the low halves at most
+     * {@code 8 * 15 * 127 = 15240}). The integer sums are ggml's; only the order of the float additions differs.
+     */
+    static float q4_KR16(byte[] w, int off, int[] xt, float[] d32, float[] dsum32, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int g = 0; g < n / 512; g++) {
+            int p = off + 384 * g;
+            for (int h = 0; h < 16; h += L) {     // one pass at 512 bits, two at 256
+                IntVector s0 = IntVector.zero(I), s1 = s0;
+                for (int j = 0; j < 8; j++) {
+                    IntVector c = (IntVector) ByteVector.fromArray(B, w, p + 128 + 16 * j + h).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    s0 = s0.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + h)));
+                }
+                for (int j = 8; j < 16; j++) {
+                    IntVector c = (IntVector) ByteVector.fromArray(B, w, p + 128 + 16 * j + h).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    s1 = s1.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + h)));
+                }
+                IntVector s = s0.add(0x8000).lanewise(VectorOperators.ASHR, 16).add(s1.add(0x8000).lanewise(VectorOperators.ASHR, 16));
+                FloatVector d = ByteVector.fromArray(Simd.B4, w, p + 4 * h).reinterpretAsFloats();
+                FloatVector m = ByteVector.fromArray(Simd.B4, w, p + 64 + 4 * h).reinterpretAsFloats();
+                acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(d.mul(FloatVector.fromArray(F, d32, 16 * g + h)), acc);
+                acc = acc.sub(m.mul(FloatVector.fromArray(F, dsum32, 16 * g + h)));
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -440,6 +478,19 @@ public final class RowDotInt8 {
                         s += ((c & 0xF) - 8) * a.q[32 * b + j] + ((c >> 4) - 8) * a.q[32 * b + 16 + j];
                     }
                     acc += (double) (f16(w, p + 2 * i) * a.d[b]) * s;
+                }
+            }
+            case Q4_K_R16 -> {
+                for (int t = 0; t < n / 32; t++) {
+                    long p = off + 384L * (t / 16);
+                    int i = t % 16, s = 0;
+                    for (int j = 0; j < 16; j++) {
+                        int c = Simd.u8(w, p + 128 + 16 * j + i);
+                        s += (c & 0xF) * a.q[32 * t + j] + (c >> 4) * a.q[32 * t + 16 + j];
+                    }
+                    float dx = a.d[t / 8];
+                    acc += (double) (w.get(Simd.F32, p + 4 * i) * dx) * s
+                            - (double) (w.get(Simd.F32, p + 64 + 4 * i) * dx) * (a.bsums[2 * t] + a.bsums[2 * t + 1]);
                 }
             }
             case Q8_0_R -> {

@@ -31,6 +31,8 @@ final class Simd {
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     /** Bytes of {@code L} shorts, to load f16 scales from a byte array. */
     static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
+    /** Bytes of {@code L} floats, to load float scales from a byte array. */
+    static final VectorSpecies<Byte> B4 = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 32));
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;

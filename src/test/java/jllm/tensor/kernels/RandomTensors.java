@@ -31,12 +31,14 @@ final class RandomTensors {
      * A (rows, cols) tensor of {@code type} with uniformly random block bytes (every nibble, high bit and 6-bit
      * scale pattern), whose f16 scale fields are then set to random values in [-2, 2]; float types get random
      * N(0, 1) values; Q4_K_R is random Q4_K bytes repacked (its float scales are products of those), Q4_0_R and Q8_0_R
-     * random Q4_0 and Q8_0 bytes interleaved.
+     * random Q4_0 and Q8_0 bytes interleaved, Q4_K_R16 random Q4_K bytes
+     * interleaved.
      */
     static Tensor rawBytes(Random rnd, GGMLType type, int rows, int cols) {
         if (!type.isQuantized()) return quantized(rnd, type, rows, cols);
         if (type == GGMLType.Q4_K_R) return Q4KRepack.repack(rawBytes(rnd, GGMLType.Q4_K, rows, cols), Arena.ofAuto());
-        if (BlockInterleave.isInterleaved(type)) return BlockInterleave.repack(rawBytes(rnd, type.fileType(), rows, cols));
+        if (type == GGMLType.Q4_K_R16) return Q4KRepack.interleave(rawBytes(rnd, GGMLType.Q4_K, rows, cols));
+        if (type == GGMLType.Q4_0_R || type == GGMLType.Q8_0_R) return BlockInterleave.repack(rawBytes(rnd, type.fileType(), rows, cols));
         long bytes = type.bytes((long) rows * cols);
         MemorySegment seg = Arena.ofAuto().allocate(bytes, 64);
         byte[] b = new byte[(int) bytes];

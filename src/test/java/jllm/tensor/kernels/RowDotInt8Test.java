@@ -19,7 +19,7 @@ class RowDotInt8Test {
     void vectorMatchesScalarTwinAndStaysCloseToFloatPath() {
         Random rnd = new Random(9);
         Q8Activation a = new Q8Activation();
-        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.Q4_0_R, GGMLType.Q8_0_R}) {
+        for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.Q4_0_R, GGMLType.Q8_0_R, GGMLType.Q4_K_R16}) {
             double worstTwin = 0, worstFloat = 0;
             for (int cols : RandomTensors.widths(type)) {
                 Tensor w = RandomTensors.rawBytes(rnd, type, 9, cols);   // Q4_K_R: random Q4_K bytes repacked
@@ -132,7 +132,7 @@ class RowDotInt8Test {
         Random rnd = new Random(13);
         try (WorkerPool pool = new WorkerPool(2)) {
             MatMul mm = new MatMul(pool, MatMul.Path.INT8);
-            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.Q4_0_R, GGMLType.Q8_0_R, GGMLType.F16}) {
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.Q4_0_R, GGMLType.Q8_0_R, GGMLType.Q4_K_R16, GGMLType.F16}) {
                 int cols = 512, rows = 37;
                 Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
                 float[] x = RandomTensors.gaussian(rnd, cols, 1.0);
@@ -166,7 +166,7 @@ class RowDotInt8Test {
         Random rnd = new Random(17);
         try (WorkerPool pool = new WorkerPool(3)) {
             MatMul mm = new MatMul(pool, MatMul.Path.INT8);
-            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.Q4_0_R, GGMLType.Q8_0_R}) {
+            for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q4_K_R, GGMLType.Q4_0_R, GGMLType.Q8_0_R, GGMLType.Q4_K_R16}) {
                 int cols = 512, rows = 29, T = 5;
                 Tensor w = RandomTensors.rawBytes(rnd, type, rows, cols);
                 float[] x = RandomTensors.gaussian(rnd, 3 + T * cols, 1.0);

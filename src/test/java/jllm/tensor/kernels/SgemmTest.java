@@ -60,7 +60,7 @@ class SgemmTest {
         for (int threads = 1; threads <= 2; threads++) {
             try (WorkerPool pool = new WorkerPool(threads)) {
                 Sgemm g = new Sgemm(pool);
-                for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_0_R, GGMLType.Q8_0_R}) {
+                for (GGMLType type : new GGMLType[] {GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q4_0_R, GGMLType.Q8_0_R, GGMLType.Q4_K_R16}) {
                     // Q4_0_R, Q8_0_R: three 512-weight groups, each split across panels of KC columns
                     int K = type.blockSize == 512 ? 3 * 512 : type.blockSize == 256 ? 3 * 256 : 7 * 32 + 5 * Sgemm.KC, N = 70, M = 9;
                     float[] v = RandomTensors.gaussian(rnd, N * K, 1.0);
