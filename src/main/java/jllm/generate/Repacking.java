@@ -2,6 +2,7 @@ package jllm.generate;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -15,21 +16,28 @@ import jllm.tensor.Q4KRepack;
 import jllm.tensor.Tensor;
 
 /**
- * The load-time step that puts weights into the layouts the decoding kernels read fastest: every Q4_K matrix whose rows
- * are whole 512-weight groups becomes {@link GGMLType#Q4_K_R16} on a heap array ({@link Q4KRepack#interleave}; same
- * values, 6 bits per weight instead of 4.5), other Q4_K matrices {@link GGMLType#Q4_K_R} in native memory
- * ({@link Q4KRepack}; the Q4_K int8 kernel's decoding speed doubled), their rows repacked in parallel on the engine's
- * workers; every Q4_0 or Q8_0 matrix whose rows
- * are whole 512-weight groups becomes {@link GGMLType#Q4_0_R} or {@link GGMLType#Q8_0_R} on a heap array
- * ({@link BlockInterleave}; same bytes, decoding ~1.6x as fast for Q4_0 and ~1.9x for Q8_0 on one core), whole
- * matrices per worker. The file's pages of a repacked matrix are then dropped from the resident set
+ * The load-time step that puts weights where and how the decoding kernels read them fastest, whole matrices per worker
+ * of the engine, onto Java heap arrays (read with {@code fromArray} or as heap segments, as many matrices as the heap
+ * takes with 64 MiB to spare):
+ * <ul>
+ *   <li>Q4_0 and Q8_0 matrices whose rows are whole 512-weight groups become {@link GGMLType#Q4_0_R} and
+ *       {@link GGMLType#Q8_0_R} ({@link BlockInterleave}; same bytes);</li>
+ *   <li>Q4_K matrices whose rows are whole 512-weight groups become {@link GGMLType#Q4_K_R16}
+ *       ({@link Q4KRepack#interleave}; same values, 6 bits per weight instead of 4.5);</li>
+ *   <li>F16 matrices are copied as they are into {@code short[]}s.</li>
+ * </ul>
+ * Other Q4_K matrices become {@link GGMLType#Q4_K_R} in native memory ({@link Q4KRepack}; rows repacked in parallel),
+ * other tensors keep the file's layout. The file's pages of a copied matrix are then dropped from the resident set
  * ({@link MemorySegment#unload}, madvise DONTNEED: they stay in the page cache), so the copy replaces the mapping's
  * share of memory instead of adding to it.
  *
- * <p>The cost is load time, and memory for Q4_K: the 1B Q4_K file is held in 884 MiB instead of 663 and opens ~2 s
- * later on the benchmark VM, the 1B Q4_0 file ~3 s later (2.5 s with huge pages), most of it the first touch of the new
- * memory ({@link jllm.tensor.AnonymousMemory}; llama.cpp pays 3.5 s there for its Q4_0 repack); {@code bench/README.md}
- * section 7 has the figures.
+ * <p>Why: from the mapping, every vector load also checks the segment's liveness inside the kernel's loop, and the
+ * file's 4 KiB pages break the hardware's streams; from heap arrays (with the launcher's transparent huge pages) the
+ * 1B files decode 1.4x (F16) to 1.7x (Q4_0, Q8_0, Q4_K) as fast on the benchmark machine (bench/README.md section 7).
+ *
+ * <p>The cost is load time, most of it the first touch of the new memory (about 14 us per 4 KiB page on the benchmark
+ * VM, a third of it with huge pages), and for Q4_K memory: the 1B Q4_0 file opens ~3 s later, the F16 file ~5 s later;
+ * {@code bench/README.md} section 7 has the figures.
  *
  * <p>On by default; the system property {@code jllm.repack=false} keeps the file's layout (less memory and load time,
  * slower decoding). Commands that write the weights back (LoRA merge) open the engine without it.
@@ -46,30 +54,39 @@ final class Repacking {
     }
 
     /**
-     * {@code w} with its eligible Q4_0, Q8_0 and Q4_K matrices interleaved onto heap arrays ({@link BlockInterleave},
-     * {@link Q4KRepack#interleave}; as many as the heap takes with 64 MiB to spare), the other Q4_0 and Q8_0 matrices
-     * in the file's layout, the other Q4_K matrices repacked to Q4_K_R in memory of {@code arena}; other tensors are
-     * kept as they are.
+     * {@code w} with its eligible matrices on heap arrays (see the class comment; as many as the heap takes with 64 MiB to
+     * spare, the others in the file's layout), its other Q4_K matrices repacked to Q4_K_R in memory of {@code arena};
+     * other tensors are kept as they are.
      */
     static LlamaWeights apply(LlamaWeights w, Linear linear, Arena arena) {
-        // Q4_0, Q8_0: whole matrices per worker, so that each worker allocates (and the JVM zeroes, page by page) its own
-        // arrays: the first touch of fresh memory is most of the cost, and this spreads it over the threads
-        List<Tensor> blocks = new ArrayList<>();
+        // whole matrices per worker, so that each worker allocates (and the JVM zeroes, page by page) its own arrays: the
+        // first touch of fresh memory is most of the cost, and this spreads it over the threads
+        List<Tensor> heap = new ArrayList<>();
         long room = heapRoom();
         for (Tensor t : matrices(w)) {
-            long bytes = BlockInterleave.eligible(t) ? t.fileBytes()
-                    : Q4KRepack.interleavable(t) ? GGMLType.Q4_K_R16.bytes(t.numElements()) : Long.MAX_VALUE;
+            long bytes = heapBytes(t);
             if (bytes <= room) {
-                blocks.add(t);
+                heap.add(t);
                 room -= bytes;
             }
         }
-        Tensor[] packed = new Tensor[blocks.size()];
-        linear.parallelFor(blocks.size(), (i, worker) -> packed[i] = interleaved(blocks.get(i)));
+        Tensor[] copies = new Tensor[heap.size()];
+        linear.parallelFor(heap.size(), (i, worker) -> copies[i] = onHeap(heap.get(i)));
         Map<Tensor, Tensor> bySource = new IdentityHashMap<>();
-        for (int i = 0; i < packed.length; i++) bySource.put(blocks.get(i), packed[i]);
+        for (int i = 0; i < copies.length; i++) bySource.put(heap.get(i), copies[i]);
         return w.withMatrices(t -> bySource.containsKey(t) ? bySource.get(t) : t.type() == GGMLType.Q4_K ? q4K(t, linear, arena) : t);
     }
+
+    /** The heap bytes {@link #onHeap} needs for {@code t}, or {@link Long#MAX_VALUE} if it keeps {@code t} where it is. */
+    static long heapBytes(Tensor t) {
+        if (BlockInterleave.eligible(t)) return t.fileBytes();
+        if (Q4KRepack.interleavable(t)) return GGMLType.Q4_K_R16.bytes(t.numElements());
+        if (t.type() == GGMLType.F16 && t.numElements() <= MAX_SHORTS) return t.fileBytes();
+        return Long.MAX_VALUE;
+    }
+
+    /** The most elements a {@code short[]} holds, with room to spare. */
+    private static final long MAX_SHORTS = Integer.MAX_VALUE - 64;
 
     /** The distinct matrices of {@code w}, in its order. */
     private static List<Tensor> matrices(LlamaWeights w) {
@@ -88,12 +105,18 @@ final class Repacking {
     }
 
     /**
-     * One Q4_0, Q8_0 or Q4_K matrix interleaved ({@link GGMLType#Q4_0_R}, {@link GGMLType#Q8_0_R}, {@link GGMLType#Q4_K_R16}) on the calling thread; a
-     * mapped source's pages are dropped. A matrix with an Inf or NaN block scale keeps the file's layout (the kernels'
-     * scale decoding assumes finite ones).
+     * One matrix onto the heap on the calling thread ({@link #heapBytes} must allow it): a Q4_0, Q8_0 or Q4_K matrix
+     * interleaved ({@link GGMLType#Q4_0_R}, {@link GGMLType#Q8_0_R}, {@link GGMLType#Q4_K_R16}), an F16 matrix copied
+     * into a {@code short[]}; a mapped source's pages are dropped. A Q4_0 or Q8_0 matrix with an Inf or NaN block scale
+     * keeps the file's layout (the kernels' scale decoding assumes finite ones).
      */
-    static Tensor interleaved(Tensor t) {
+    static Tensor onHeap(Tensor t) {
         if (t.type() == GGMLType.Q4_K) return replacing(t, Q4KRepack.interleave(t));
+        if (t.type() == GGMLType.F16) {
+            short[] a = new short[Math.toIntExact(t.numElements())];
+            MemorySegment.copy(t.data(), ValueLayout.JAVA_SHORT_UNALIGNED, 0, a, 0, a.length);   // byte for byte
+            return replacing(t, Tensor.of(t.name(), t.type(), MemorySegment.ofArray(a), t.ne()));
+        }
         Tensor out = BlockInterleave.allocate(t);
         if (!BlockInterleave.repackRows(t, out, 0, t.rows())) return t;
         return replacing(t, out);

@@ -51,12 +51,13 @@ class RepackingTest {
     /** The type a matrix of {@code type} with {@code cols} columns is held in after repacking. */
     static GGMLType repacked(GGMLType type, int cols) {
         if (type == GGMLType.Q4_K) return cols % 512 == 0 ? GGMLType.Q4_K_R16 : GGMLType.Q4_K_R;
+        if (type == GGMLType.F16) return type;   // copied onto the heap as it is
         return cols % 512 != 0 ? type : type == GGMLType.Q4_0 ? GGMLType.Q4_0_R : GGMLType.Q8_0_R;   // groups of 512 weights of a row
     }
 
     @ParameterizedTest
     @CsvSource({"Q4_K, 256, false", "Q4_K, 256, true", "Q4_K, 512, false", "Q4_K, 512, true", "Q4_0, 512, false", "Q4_0, 512, true", "Q4_0, 256, false",
-            "Q8_0, 512, false", "Q8_0, 512, true", "Q8_0, 256, false"})
+            "Q8_0, 512, false", "Q8_0, 512, true", "Q8_0, 256, false", "F16, 256, false", "F16, 256, true"})
     void aRepackedModelComputesWhatTheFileLayoutComputes(GGMLType type, int dim, boolean tied) {
         ModelConfig c = ModelConfig.llama(dim, 2, 4, 2, 2 * dim, 300, 32).withTiedOutput(tied);
         LlamaWeights w = quantized(c, type, 11);
@@ -64,7 +65,10 @@ class RepackingTest {
         try (Linear linear = new Linear(2); Arena arena = Arena.ofShared()) {
             LlamaWeights r = Repacking.apply(w, linear, arena);
             for (Tensor[] layer : new Tensor[][] {r.wq(), r.wk(), r.wv(), r.wo(), r.wGate(), r.wUp(), r.wDown()}) {
-                for (Tensor t : layer) assertThat(t.type()).as(t.name()).isEqualTo(repacked(type, t.cols()));
+                for (Tensor t : layer) {
+                    assertThat(t.type()).as(t.name()).isEqualTo(repacked(type, t.cols()));
+                    if (t.type().isInterleaved() || t.type() == GGMLType.F16) assertThat(t.data().isNative()).as(t.name() + " on the heap").isFalse();
+                }
             }
             assertThat(r.output().type()).isEqualTo(repacked(type, dim));
             if (tied) assertThat(r.tokenEmbedding()).isSameAs(r.output());
@@ -83,6 +87,7 @@ class RepackingTest {
                 worst = Math.max(worst, d);
             }
             System.out.printf("repacked %s, dim %d, tied %b: max |diff| / max |logit|: prompt %.3g, decode %.3g%n", type, dim, tied, prompt, worst);
+            if (type == GGMLType.F16) assertThat(prompt + worst).as("F16: the same bytes through the same kernels").isZero();
         }
     }
 
@@ -126,24 +131,24 @@ class RepackingTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"Q4_0, Q4_0_R", "Q8_0, Q8_0_R", "Q4_K, Q4_K_R16"})
+    @CsvSource({"Q4_0, Q4_0_R", "Q8_0, Q8_0_R", "Q4_K, Q4_K_R16", "F16, F16"})
     void aMappedMatrixIsInterleavedOnAHeapArray(GGMLType type, GGMLType interleaved) throws Exception {
         Tensor q = randomMatrix(type, 1024, 32, 4);
         float[] want = q.toFloatArray();
         try (GGUFFile f = GGUFFile.open(written(q))) {
             Tensor mapped = Tensor.of("m", type, f.tensorData("m"), 1024, 32);
-            Tensor packed = Repacking.interleaved(mapped);
+            Tensor packed = Repacking.onHeap(mapped);
             assertThat(packed.type()).isEqualTo(interleaved);
-            assertThat(packed.heapBytes()).isNotNull();
+            assertThat(packed.data().isNative()).as("on the heap").isFalse();
             assertThat(packed.toFloatArray()).containsExactly(want);
             assertThat(mapped.toFloatArray()).as("the file after unload").containsExactly(want);
             // a block scale of NaN: a Q4_0 or Q8_0 matrix keeps the file's layout
             Tensor nan = randomMatrix(type, 1024, 32, 4);
             nan.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, type.typeSize * 40L, Float.floatToFloat16(Float.NaN));
-            if (type == GGMLType.Q4_K) {   // Q4_K_R16 holds float scales: a NaN stays a NaN, as in the file
-                assertThat(Repacking.interleaved(nan).toFloatArray()).containsExactly(nan.toFloatArray());
+            if (type == GGMLType.Q4_K || type == GGMLType.F16) {   // float scales or values: a NaN stays a NaN, as in the file
+                assertThat(Repacking.onHeap(nan).toFloatArray()).containsExactly(nan.toFloatArray());
             } else {
-                assertThat(Repacking.interleaved(nan)).isSameAs(nan);
+                assertThat(Repacking.onHeap(nan)).isSameAs(nan);
             }
         }
     }
