@@ -27,7 +27,8 @@ import jllm.tensor.kernels.WorkerPool;
  * on a {@link WorkerPool} of {@code threads}. It cycles through {@code copies} distinct matrices (16 by default: 150 MB
  * of Q4_0, 512 MB of F16, more than any cache) so each call streams its weights from memory as a decoded token does.
  * The {@code weightBytes} counter is the weight bytes read per second: compare it with {@code jllm bench --memory}.
- * {@code Q4_0_R} is Q4_0 in the layout the engine repacks it into at load time (INT8 path).
+ * {@code Q4_0_R}, {@code Q8_0_R} and {@code Q4_K_R16} are Q4_0, Q8_0 and Q4_K in the layouts the engine interleaves them
+ * into at load time, on heap arrays (INT8 path).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -36,7 +37,7 @@ import jllm.tensor.kernels.WorkerPool;
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class MatVecBenchmark {
-    @Param({"F16", "Q8_0", "Q4_0", "Q4_K", "Q4_0_R"})
+    @Param({"F16", "Q8_0", "Q4_0", "Q4_K", "Q4_0_R", "Q8_0_R", "Q4_K_R16"})
     public String type;
 
     @Param({"INT8", "FLOAT"})
