@@ -125,17 +125,8 @@ class BlockInterleaveTest {
             seg.fill((byte) fill);
             for (int b = 0; b < cols / 32; b++) seg.set(I16, 34L * b, Float.floatToFloat16(1f));
             Tensor r = BlockInterleave.repack(Tensor.of("edge", GGMLType.Q8_0, seg, cols));
-            for (int pattern = 0; pattern < 4; pattern++) {
-                float[] x = new float[cols];
-                for (int i = 0; i < cols; i++) {
-                    boolean second = i % 32 >= 16;
-                    x[i] = switch (pattern) {
-                        case 0 -> 1f;
-                        case 1 -> -1f;
-                        case 2 -> second ? -1f : 1f;
-                        default -> second ? 1f : -1f;
-                    };
-                }
+            for (int pattern = 0; pattern < jllm.tensor.SignPatterns.COUNT; pattern++) {
+                float[] x = jllm.tensor.SignPatterns.of(cols, pattern);
                 Q8Activation a = new Q8Activation();
                 a.quantize(Q8Activation.Format.Q8_0, x, 0, cols);
                 float want = RowDotInt8.dotScalar(GGMLType.Q8_0_R, r.data(), 0, a);

@@ -166,17 +166,8 @@ class Q4KRepackTest {
         }
         Tensor r = Q4KRepack.interleave(Tensor.of("edge", GGMLType.Q4_K, q, cols));
         Q8Activation a = new Q8Activation();
-        for (int pattern = 0; pattern < 4; pattern++) {
-            float[] x = new float[cols];
-            for (int i = 0; i < cols; i++) {
-                boolean second = i % 32 >= 16;
-                x[i] = switch (pattern) {
-                    case 0 -> 1f;
-                    case 1 -> -1f;
-                    case 2 -> second ? -1f : 1f;
-                    default -> second ? 1f : -1f;
-                };
-            }
+        for (int pattern = 0; pattern < jllm.tensor.SignPatterns.COUNT; pattern++) {
+            float[] x = jllm.tensor.SignPatterns.of(cols, pattern);
             a.quantize(Q8Activation.Format.Q8_K, x, 0, cols);
             float want = RowDotInt8.dotScalar(GGMLType.Q4_K, q, 0, a);
             assertThat(RowDotInt8.dotScalar(GGMLType.Q4_K_R16, r.data(), 0, a)).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-6f * Math.max(1, Math.abs(want))));

@@ -138,13 +138,18 @@ public final class Dequantize {
 
     /**
      * Q4_0_R: per group of 16 blocks, each byte row widened (lane = block), scaled by the 16 block scales (decoded from
-     * their half bits as in {@link #f16Row}; Q4_0_R scales are finite) and scattered to the blocks' elements.
+     * their half bits as in {@link #f16Row}; interleaved scales are finite) and scattered to the blocks' elements. The
+     * scale decoding is written out in each decoder, not in a helper (see {@link Simd}).
      */
     private static void q4_0RRow(float[] out, int outOff, MemorySegment src, long off, int n) {
         for (int g = 0; g < n / 512; g++) {
             long p = off + 288L * g;
             for (int h = 0; h < 16; h += L) {
-                FloatVector d = groupScales(src, p, h);
+                // loaded as bytes: C2 has no intrinsic for shorts from a byte array's segment
+                IntVector hb = (IntVector) ByteVector.fromMemorySegment(Simd.B2, src, p + 2L * h, LE).reinterpretAsShorts()
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                        .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
                 int o = outOff + 512 * g + 32 * h;
                 for (int j = 0; j < 16; j++) {
                     IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 32 + 16 * j + h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -160,7 +165,11 @@ public final class Dequantize {
         for (int g = 0; g < n / 512; g++) {
             long p = off + 544L * g;
             for (int h = 0; h < 16; h += L) {
-                FloatVector d = groupScales(src, p, h);
+                // loaded as bytes: C2 has no intrinsic for shorts from a byte array's segment
+                IntVector hb = (IntVector) ByteVector.fromMemorySegment(Simd.B2, src, p + 2L * h, LE).reinterpretAsShorts()
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
+                        .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
                 int o = outOff + 512 * g + 32 * h;
                 for (int j = 0; j < 32; j++) {
                     IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 32 + 16 * j + h, LE).convertShape(VectorOperators.B2I, I, 0);
@@ -184,18 +193,6 @@ public final class Dequantize {
                 }
             }
         }
-    }
-
-    /**
-     * Scales h .. h + L of the interleaved group at {@code p} (its 16 f16 scales first), decoded from their half bits as
-     * in {@link #f16Row} (interleaved scales are finite). Loaded as bytes: C2 has no intrinsic for shorts from a byte
-     * array's segment.
-     */
-    private static FloatVector groupScales(MemorySegment src, long p, int h) {
-        IntVector hb = (IntVector) ByteVector.fromMemorySegment(Simd.B2, src, p + 2L * h, LE).reinterpretAsShorts()
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        return ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
-                .or(hb.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()).mul(0x1p112f);
     }
 
     private static void q4_1Row(float[] out, int outOff, MemorySegment src, long off, int n) {

@@ -106,17 +106,8 @@ class RowDotInt8Test {
                     seg.set(i16, blk, Float.floatToFloat16(1f));                     // d
                     if (type != GGMLType.Q4_0) seg.set(i16, blk + 2, (short) 0);   // the min's scale: 0
                 }
-                for (int pattern = 0; pattern < 4; pattern++) {
-                    float[] x = new float[cols];
-                    for (int i = 0; i < cols; i++) {
-                        boolean second = i % 32 >= 16;
-                        x[i] = switch (pattern) {
-                            case 0 -> 1f;
-                            case 1 -> -1f;
-                            case 2 -> second ? -1f : 1f;
-                            default -> second ? 1f : -1f;
-                        };
-                    }
+                for (int pattern = 0; pattern < jllm.tensor.SignPatterns.COUNT; pattern++) {
+                    float[] x = jllm.tensor.SignPatterns.of(cols, pattern);
                     a.quantize(Q8Activation.formatFor(type), x, 0, cols);
                     float v = RowDotInt8.dot(type, seg, 0, a);
                     float s = RowDotInt8.dotScalar(type, seg, 0, a);
