@@ -36,8 +36,8 @@ import jllm.tensor.Tensor;
  * 1B files decode 1.4x (F16) to 1.7x (Q4_0, Q8_0, Q4_K) as fast on the benchmark machine (bench/README.md section 7).
  *
  * <p>The cost is load time, most of it the first touch of the new memory (about 14 us per 4 KiB page on the benchmark
- * VM, a third of it with huge pages), and for Q4_K memory: the 1B Q4_0 file opens ~3 s later, the F16 file ~5 s later;
- * {@code bench/README.md} section 7 has the figures.
+ * VM, a third of it with huge pages), and for Q4_K memory: the first token of the 1B files comes 1.5 s (Q4_K), 2.3-3.5 s
+ * (Q4_0), 3.9 s (Q8_0) and 4.9 s (F16) later; {@code bench/README.md} section 7 has the figures.
  *
  * <p>On by default; the system property {@code jllm.repack=false} keeps the file's layout (less memory and load time,
  * slower decoding). Commands that write the weights back (LoRA merge) open the engine without it.
