@@ -184,7 +184,9 @@ public final class Dequantize {
         for (int g = 0; g < n / 512; g++) {
             long p = off + 384L * g;
             for (int h = 0; h < 16; h += L) {
-                FloatVector d = FloatVector.fromMemorySegment(F, src, p + 4L * h, LE), m = FloatVector.fromMemorySegment(F, src, p + 64 + 4L * h, LE);
+                // loaded as bytes: Q4_K_R16 lives in a byte array, whose segment C2 has no float-vector intrinsic for
+                FloatVector d = ByteVector.fromMemorySegment(Simd.B4, src, p + 4L * h, LE).reinterpretAsFloats();
+                FloatVector m = ByteVector.fromMemorySegment(Simd.B4, src, p + 64 + 4L * h, LE).reinterpretAsFloats();
                 int o = outOff + 512 * g + 32 * h;
                 for (int j = 0; j < 16; j++) {
                     IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, p + 128 + 16 * j + h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);

@@ -35,9 +35,9 @@ public final class Q8Activation {
     int[] pairs = new int[0];
     /**
      * (n / 32), Q8_K format, with the pairs or the interleaved pairs: each 32-element sub-block's scale (its
-     * 256-element block's d) and {@code d * sum(q)} over it, for Q4_K_R and Q4_K_R16. d32 repeats {@link #d}, but the kernel indexing it per sub-block ran
-     * faster than one indexing {@code d[b >> 3]} (tg64 1B Q4_K, 2 threads, alternated: 18.9 / 19.6 / 18.9 against
-     * 15.7 / 15.8 / 15.2 t/s).
+     * 256-element block's d) and {@code d * sum(q)} over it, for Q4_K_R and Q4_K_R16. d32 repeats {@link #d}, but the
+     * kernel indexing it per sub-block ran faster than one indexing {@code d[b >> 3]} (tg64 1B Q4_K, 2 threads,
+     * alternated: 18.9 / 19.6 / 18.9 against 15.7 / 15.8 / 15.2 t/s).
      */
     float[] d32 = new float[0], dsum32 = new float[0];
     /**

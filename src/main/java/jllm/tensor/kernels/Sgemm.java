@@ -106,8 +106,9 @@ public final class Sgemm {
             GGMLType type = w.type();
             if (type.isQuantized()) {
                 // B(k, j) = W[j][k] with k in [k0, k0 + kc): dequantize the whole blocks that hold that range (a K-quant
-                // super-block of 256 can straddle two panels of KC), then take the range. the interleaved types'
-                // 512-weight groups interleave 16 blocks of 32, which decode on their own: only those of the range are decoded.
+                // super-block of 256 can straddle two panels of KC), then take the range. The interleaved types'
+                // 512-weight groups interleave 16 blocks of 32, which decode on their own: only those of the range
+                // are decoded.
                 boolean q40R = type == GGMLType.Q4_0_R, q80R = type == GGMLType.Q8_0_R, q4KR16 = type == GGMLType.Q4_K_R16;
                 int bs = type.isInterleaved() ? 32 : type.blockSize;
                 int kb = k0 / bs * bs, ke = Math.min(w.cols(), (k0 + kc + bs - 1) / bs * bs);
