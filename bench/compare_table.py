@@ -7,7 +7,8 @@ Per file and test, each round gives one jllm and one llama.cpp avg_ts (mean of t
 is taken within each round (the two engines ran back to back) and the table shows the mean of those ratios with
 their range. The roofline is the best read bandwidth of the --memory test that ends jllm's run of that file and round (a
 minute from llama.cpp's run) over the weight bytes one generated token reads (jllm's weight_bytes_per_token, the
-same file for both engines). jllm's peak RSS is its VmHWM read before the bandwidth test; llama.cpp's is
+same file for both engines); "roof" is the mean of those per-round fractions. A slow bandwidth pass inflates it, so
+"jllm / best pass" also gives jllm's mean weight bandwidth over the best pass of the whole run. jllm's peak RSS is its VmHWM read before the bandwidth test; llama.cpp's is
 /usr/bin/time's maximum resident set size; both the largest over the rounds.
 """
 import glob
@@ -88,7 +89,9 @@ def main(out):
         return statistics.mean(vals) if vals else None
 
     lines = []
-    head = ["file", "test", "jllm t/s", "llama.cpp t/s", "ratio (range)", "roofline t/s", "jllm roof", "llama.cpp roof"]
+    best = max(mem.values()) if mem else None
+    head = ["file", "test", "jllm t/s", "llama.cpp t/s", "ratio (range)", "roofline t/s", "jllm roof", "llama.cpp roof",
+            "jllm / best pass"]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] * len(head)) + "|")
     mem_lines = []
@@ -97,13 +100,15 @@ def main(out):
         if jl0 is None:
             continue
         for test in test_names(jl0):
-            js, ls, ratios, roofs, jf, lf = [], [], [], [], [], []
+            js, ls, ratios, roofs, jf, lf, wb = [], [], [], [], [], [], []
             for r in rounds:
                 a, b = runs.get(("jllm", t, r)), runs.get(("llama", t, r))
                 ja = pick(a, test) if a else None
                 lb = pick(b, test) if b else None
                 if ja:
                     js.append(ja["avg_ts"])
+                    if test.startswith("tg") and ja.get("weight_bytes_per_token"):
+                        wb.append(ja["weight_bytes_per_token"])
                 if lb:
                     ls.append(lb["avg_ts"])
                 if ja and lb:
@@ -120,7 +125,8 @@ def main(out):
                    fmt_ratio(ratios),
                    "%.2f" % statistics.mean(roofs) if roofs else "",
                    "%.0f%%" % (100 * statistics.mean(jf)) if jf else "",
-                   "%.0f%%" % (100 * statistics.mean(lf)) if lf else ""]
+                   "%.0f%%" % (100 * statistics.mean(lf)) if lf else "",
+                   "%.0f%% of %.1f GB/s" % (100 * statistics.mean(js) * wb[0] / 1e9 / best, best) if wb and js and best else ""]
             lines.append("| " + " | ".join(row) + " |")
         o = pick(jl0, test_names(jl0)[-1])
         jr, lr = rss("jllm", t), rss("llama", t)
