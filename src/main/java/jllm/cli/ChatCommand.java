@@ -42,7 +42,7 @@ public final class ChatCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (Engine engine = modelOptions.open()) {
             ChatTemplate tpl = engine.chatTemplate(template);
-            Session session = engine.newSession(engine.contextSize(modelOptions.ctx, 4096), modelOptions.batch);
+            Session session = engine.newSession(engine.contextSize(modelOptions.ctx, Engine.DEFAULT_CONTEXT_CAP), modelOptions.batch);
             List<ChatTemplate.Message> messages = new ArrayList<>();
             if (system != null) messages.add(new ChatTemplate.Message("system", system));
             BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8));

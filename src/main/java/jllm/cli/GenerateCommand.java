@@ -38,7 +38,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (Engine engine = modelOptions.open()) {
             int[] ids = engine.tokenizer().encode(prompt, !noBos, !noSpecial);
-            int nCtx = engine.contextSize(modelOptions.ctx, 4096);
+            int nCtx = engine.contextSize(modelOptions.ctx, Engine.DEFAULT_CONTEXT_CAP);
             Session session = engine.newSession(nCtx, modelOptions.batch);
             if (!quiet) {
                 long full = jllm.model.KvCache.bytes(engine.model().config(), nCtx);

@@ -130,7 +130,7 @@ public final class Engine implements AutoCloseable {
         Linear linear = new Linear(threads <= 0 ? Runtime.getRuntime().availableProcessors() : threads);
         Arena repacked = Arena.ofShared();   // the repacked matrices, freed with the engine
         try {
-            if (repack) weights = Repacking.apply(weights, linear, repacked);
+            if (repack) weights = Repacking.apply(weights, linear, repacked, Repacking.headroom(config));
             AutoCloseable both = () -> {
                 repacked.close();
                 files.close();
@@ -142,6 +142,9 @@ public final class Engine implements AutoCloseable {
             throw e;
         }
     }
+    /** The context the commands use when none is asked for and the model's trained one is longer. */
+    public static final int DEFAULT_CONTEXT_CAP = 4096;
+
     public LlamaModel model() { return model; }
     public Tokenizer tokenizer() { return tokenizer; }
 

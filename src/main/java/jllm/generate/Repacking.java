@@ -8,7 +8,9 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
+import jllm.model.KvCache;
 import jllm.model.Linear;
+import jllm.model.ModelConfig;
 import jllm.model.LlamaWeights;
 import jllm.tensor.BlockInterleave;
 import jllm.tensor.GGMLType;
@@ -59,10 +61,23 @@ final class Repacking {
      * other tensors are kept as they are.
      */
     static LlamaWeights apply(LlamaWeights w, Linear linear, Arena arena) {
+        return apply(w, linear, arena, 0);
+    }
+
+    /**
+     * Heap to leave free for what a session allocates after loading: the KV cache at the default context (the model's
+     * trained one, at most {@link Engine#DEFAULT_CONTEXT_CAP} positions) and 128 MiB for activation buffers.
+     */
+    static long headroom(ModelConfig c) {
+        return KvCache.bytes(c, Math.min(Math.max(c.contextLength(), 1), Engine.DEFAULT_CONTEXT_CAP)) + (128L << 20);
+    }
+
+    /** As {@link #apply(LlamaWeights, Linear, Arena)}, leaving {@code keepFree} bytes of the heap free besides. */
+    static LlamaWeights apply(LlamaWeights w, Linear linear, Arena arena, long keepFree) {
         // whole matrices per worker, so that each worker allocates (and the JVM zeroes, page by page) its own arrays: the
         // first touch of fresh memory is most of the cost, and this spreads it over the threads
         List<Tensor> heap = new ArrayList<>();
-        long room = heapRoom();
+        long room = heapRoom() - keepFree;
         for (Tensor t : matrices(w)) {
             long bytes = heapBytes(t);
             if (bytes <= room) {

@@ -9,10 +9,36 @@ import jllm.sizes.Sizes;
  * The arrays grow with the positions held ({@link #ensureCapacity}, doubling from {@link #INITIAL_POSITIONS} up to
  * {@code nCtx}), so a short chat with a 128k context does not allocate (and zero, and fault in) the whole context up
  * front: 256 MiB for Llama-3.2-1B at 4,096 positions took 0.7 s before the first token. Its size at {@code nCtx}
- * positions is {@link Sizes#kvCacheBytes} with 4 bytes per element, the same function the planner uses; the heap is
- * checked for that size when the cache is made, so growing never runs out of memory half-way through a reply.
+ * positions is {@link Sizes#kvCacheBytes} with 4 bytes per element, the same function the planner uses; the heap's
+ * free room is checked for that size when the cache is made (after one collection if it looks short), so growing never
+ * runs out of memory half-way through a reply, even when the engine has put the weights on the heap.
  */
 public final class KvCache {
+    /**
+     * Refuses a cache of {@code bytes} that the heap ({@code max} in all, {@code free} of it free now) cannot take once
+     * full; garbage counts as used until collected, so a short-looking room is measured again after {@code collect}.
+     */
+    static void checkRoom(int nCtx, long bytes, long max, java.util.function.LongSupplier free, Runnable collect) {
+        if (bytes > max) {
+            throw new IllegalArgumentException("KV cache for " + nCtx + " positions needs " + bytes + " bytes but the heap allows "
+                    + max + "; use a smaller --ctx or raise -Xmx");
+        }
+        if (bytes <= free.getAsLong()) return;
+        collect.run();
+        long room = free.getAsLong();
+        if (bytes > room) {
+            throw new IllegalArgumentException("KV cache for " + nCtx + " positions needs " + bytes + " bytes but only " + room
+                    + " of the heap's " + max + " are free (the weights the engine holds on the heap and its buffers take the"
+                    + " rest); use a smaller --ctx, raise -Xmx, or -Djllm.repack=false to leave the weights in the file's mapping");
+        }
+    }
+
+    /** Bytes the heap can still take: its maximum less what is allocated now (live or not yet collected). */
+    static long freeHeap() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
     /** Positions allocated at first (or nCtx if smaller). */
     public static final int INITIAL_POSITIONS = 256;
 
@@ -31,11 +57,7 @@ public final class KvCache {
             throw new IllegalArgumentException("KV cache of " + nCtx + " positions x " + config.kvDim()
                     + " is too large for one layer array (" + bytes + " bytes in all); use a smaller --ctx");
         }
-        long max = Runtime.getRuntime().maxMemory();
-        if (bytes > max) {
-            throw new IllegalArgumentException("KV cache for " + nCtx + " positions needs " + bytes + " bytes but the heap allows "
-                    + max + "; use a smaller --ctx or raise -Xmx");
-        }
+        checkRoom(nCtx, bytes, Runtime.getRuntime().maxMemory(), KvCache::freeHeap, System::gc);
         this.nLayers = config.nLayers();
         this.nCtx = nCtx;
         this.kvDim = config.kvDim();

@@ -161,4 +161,21 @@ class RepackingTest {
             }
         }
     }
+
+    /**
+     * What Repacking leaves free for the session: the KV cache at the default context and 128 MiB; asked to keep the
+     * whole heap free, it copies nothing.
+     */
+    @Test
+    void theHeadroomIsKeptFree() {
+        ModelConfig c = ModelConfig.llama(512, 2, 4, 2, 1024, 300, 32);
+        assertThat(Repacking.headroom(c)).isEqualTo(jllm.model.KvCache.bytes(c, 32) + (128L << 20));   // trained context 32
+        LlamaWeights w = quantized(c, GGMLType.Q8_0, 5);
+        try (Linear linear = new Linear(2); Arena arena = Arena.ofShared()) {
+            LlamaWeights kept = Repacking.apply(w, linear, arena, Repacking.heapRoom());
+            for (Tensor t : kept.wUp()) assertThat(t.type()).isEqualTo(GGMLType.Q8_0);
+            LlamaWeights copied = Repacking.apply(w, linear, arena, Repacking.headroom(c));
+            for (Tensor t : copied.wUp()) assertThat(t.type()).isEqualTo(GGMLType.Q8_0_R);
+        }
+    }
 }

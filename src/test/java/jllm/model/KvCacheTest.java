@@ -47,4 +47,30 @@ class KvCacheTest {
                     .hasMessageContaining("context of " + nCtx);
         }
     }
+
+    /**
+     * The cache is refused up front when the heap's free room (not only its maximum) cannot take it once full, as when
+     * the engine holds the weights on the heap; a room that looks short is measured again after a collection.
+     */
+    @Test
+    void aCacheTheFreeHeapCannotTakeIsRefusedUpFront() {
+        long[] free = {100, 100};
+        int[] collections = {0};
+        Runnable collect = () -> {
+            collections[0]++;
+            free[0] = free[1];
+        };
+        KvCache.checkRoom(8, 90, 1000, () -> free[0], collect);   // fits: no collection
+        assertThat(collections[0]).isZero();
+        free[0] = 50;
+        free[1] = 95;                                               // garbage: after the collection it fits
+        KvCache.checkRoom(8, 90, 1000, () -> free[0], collect);
+        assertThat(collections[0]).isEqualTo(1);
+        free[0] = 50;
+        free[1] = 60;                                               // live data: still short after the collection
+        assertThatThrownBy(() -> KvCache.checkRoom(8, 90, 1000, () -> free[0], collect))
+                .hasMessageContaining("needs 90 bytes but only 60 of the heap's 1000 are free")
+                .hasMessageContaining("-Djllm.repack=false");
+        assertThatThrownBy(() -> KvCache.checkRoom(8, 2000, 1000, () -> 5000, collect)).hasMessageContaining("the heap allows 1000");
+    }
 }
