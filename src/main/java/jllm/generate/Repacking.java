@@ -19,8 +19,9 @@ import jllm.tensor.Tensor;
 
 /**
  * The load-time step that puts weights where and how the decoding kernels read them fastest, whole matrices per worker
- * of the engine, onto Java heap arrays (read with {@code fromArray} or as heap segments, as many matrices as the heap
- * takes with 64 MiB to spare):
+ * of the engine, onto Java heap arrays (read with {@code fromArray} or as heap segments; as many matrices as the heap
+ * takes while keeping 64 MiB spare and, from the engine, the {@link #headroom} a session needs: the KV cache at the
+ * default context and activation buffers):
  * <ul>
  *   <li>Q4_0 and Q8_0 matrices whose rows are whole 512-weight groups become {@link GGMLType#Q4_0_R} and
  *       {@link GGMLType#Q8_0_R} ({@link BlockInterleave}; same bytes);</li>
