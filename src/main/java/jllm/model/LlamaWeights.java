@@ -222,7 +222,7 @@ public record LlamaWeights(
 
     /**
      * Bytes of the weights this model holds: every distinct tensor view (the tied output counted once) in its stored
-     * (file) type, a matrix repacked at load time ({@link jllm.tensor.GGMLType#Q4_K_R}, {@link jllm.tensor.GGMLType#Q4_0_R}, {@link jllm.tensor.GGMLType#Q8_0_R}) counted as the type it was read as, plus the norm and bias vectors and RoPE factors as float32 (as GGUF stores them), so that the planner's
+     * (file) type, a matrix repacked at load time counted as the type it was read as ({@link Tensor#fileBytes}), plus the norm and bias vectors and RoPE factors as float32 (as GGUF stores them), so that the planner's
      * {@code estimate infer --verify} can compare its prediction with what the engine actually references.
      */
     public long storedBytes() {

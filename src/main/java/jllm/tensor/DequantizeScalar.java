@@ -69,9 +69,7 @@ public final class DequantizeScalar {
             case Q4_K_R -> {
                 for (int b = 0; b < n / 32; b++) q4_K_R(src, offset + 24L * b, dst, dstOff + 32 * b);
             }
-            case Q4_0_R -> q4_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
-            case Q8_0_R -> q8_0RBlocks(dst, dstOff, src, offset, 0, n / 32);
-            case Q4_K_R16 -> q4_KR16Blocks(dst, dstOff, src, offset, 0, n / 32);
+            case Q4_0_R, Q8_0_R, Q4_K_R16 -> interleavedBlocks(type, dst, dstOff, src, offset, 0, n / 32);
         }
     }
 
@@ -104,6 +102,20 @@ public final class DequantizeScalar {
             int q = u8(s, b + 2 + j);
             y[o + j] = ((q & 0x0F) - 8) * d;
             y[o + j + 16] = ((q >> 4) - 8) * d;
+        }
+    }
+
+    /**
+     * Blocks {@code [first, first + count)} (32 weights each) of the row at {@code rowOff} of an interleaved type
+     * ({@link GGMLType#isInterleaved}), to {@code y[o ..]}: a whole row, or the blocks of a 512-weight group that a panel
+     * of 128 columns in {@code Sgemm} needs (each block decodes on its own).
+     */
+    public static void interleavedBlocks(GGMLType type, float[] y, int o, MemorySegment s, long rowOff, int first, int count) {
+        switch (type) {
+            case Q4_0_R -> q4_0RBlocks(y, o, s, rowOff, first, count);
+            case Q8_0_R -> q8_0RBlocks(y, o, s, rowOff, first, count);
+            case Q4_K_R16 -> q4_KR16Blocks(y, o, s, rowOff, first, count);
+            default -> throw new IllegalArgumentException(type + " is not an interleaved type");
         }
     }
 

@@ -59,38 +59,25 @@ public final class Q4KRepack {
         return t.type() == GGMLType.Q4_K && t.cols() % 512 == 0 && GGMLType.Q4_K_R16.bytes(t.numElements()) <= BlockInterleave.MAX_BYTES;
     }
 
-    /** A Q4_K_R16 tensor of {@code q4k}'s shape on a fresh heap array, its rows not yet filled. */
-    public static Tensor allocateInterleaved(Tensor q4k) {
+    /** The whole tensor as Q4_K_R16 on a fresh heap array, on the calling thread. */
+    public static Tensor interleave(Tensor q4k) {
         if (!interleavable(q4k)) {
             throw new IllegalArgumentException(q4k.name() + " (" + q4k.type() + ", " + q4k.cols() + " columns) cannot be held as "
                     + "Q4_K_R16: it needs Q4_K rows of a multiple of 512 weights in one array");
         }
-        byte[] a = new byte[(int) GGMLType.Q4_K_R16.bytes(q4k.numElements())];
-        return Tensor.of(q4k.name(), GGMLType.Q4_K_R16, MemorySegment.ofArray(a), q4k.ne());
-    }
-
-    /** Rows [from, to) of {@code q4k} into {@code out} (made by {@link #allocateInterleaved}); disjoint ranges may run in parallel. */
-    public static void interleaveRows(Tensor q4k, Tensor out, int from, int to) {
-        byte[] dst = out.heapBytes();
-        if (dst == null) throw new IllegalArgumentException(out.name() + " is not on a heap array (see allocateInterleaved)");
+        byte[] dst = new byte[(int) GGMLType.Q4_K_R16.bytes(q4k.numElements())];
         byte[] pair = new byte[384];   // two super-blocks as Q4_K_R: 16 sub-blocks of 24 bytes
         MemorySegment tmp = MemorySegment.ofArray(pair);
-        int groups = q4k.cols() / 512, base = out.heapOffset();
-        for (int r = from; r < to; r++) {
+        int groups = q4k.cols() / 512;
+        for (int r = 0; r < q4k.rows(); r++) {
             for (int g = 0; g < groups; g++) {
                 long p = q4k.rowOffset(r) + 288L * g;
                 block(q4k.data(), p, tmp, 0);
                 block(q4k.data(), p + 144, tmp, 192);
-                group16(pair, dst, Math.toIntExact(base + out.rowOffset(r) + 384L * g));
+                group16(pair, dst, 384 * (r * groups + g));   // fits: the array is at most MAX_BYTES
             }
         }
-    }
-
-    /** The whole tensor as Q4_K_R16, on the calling thread. */
-    public static Tensor interleave(Tensor q4k) {
-        Tensor out = allocateInterleaved(q4k);
-        interleaveRows(q4k, out, 0, q4k.rows());
-        return out;
+        return Tensor.of(q4k.name(), GGMLType.Q4_K_R16, MemorySegment.ofArray(dst), q4k.ne());
     }
 
     /** Sixteen 24-byte Q4_K_R sub-blocks ({@code r}) into one 384-byte Q4_K_R16 group at {@code dst[o]}. */

@@ -140,8 +140,8 @@ public final class Tensor {
     }
 
     /**
-     * Bytes this tensor takes in a model file: {@link #data()}'s size, except for a matrix repacked at load time
-     * ({@link GGMLType#Q4_K_R}, {@link GGMLType#Q4_0_R}), which counts as the {@link GGMLType#fileType} it was read as.
+     * Bytes this tensor takes in a model file: {@link #data()}'s size, except for a matrix repacked at load time into an
+     * in-memory type, which counts as the {@link GGMLType#fileType} it was read as.
      */
     public long fileBytes() {
         return type.fileType().bytes(numElements);

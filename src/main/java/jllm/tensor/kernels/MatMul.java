@@ -190,7 +190,7 @@ public final class MatMul {
             if (int8 && RowDotInt8.usesTransposedPairs(w.type())) {
                 GGMLType type = w.type();
                 byte[] a = RowDotInt8.interleavedBytes(w);
-                int base = w.heapOffset(), rowBytes = (int) w.rowBytes(), rows = w.rows(), cols = w.cols();
+                int base = w.heapOffset(), rowBytes = (int) w.rowBytes(), rows = w.rows();
                 for (int r = from; r < to; r++) {
                     for (int i = 0; i < T; i++) {
                         out[outOff + i * rows + r] = RowDotInt8.interleaved(type, a, base + r * rowBytes, q8Tokens[i]);

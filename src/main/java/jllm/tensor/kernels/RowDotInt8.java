@@ -222,7 +222,7 @@ public final class RowDotInt8 {
      * low halves sum to at most {@code 16 * 8 * 127 = 16256 < 2^15} and the dot products to at most
      * {@code 32 * 8 * 127 = 32512 < 2^15}, so the lane holds {@code low + 2^16 dot} exactly and
      * {@code (lane + 2^15) >> 16} is the block's integer dot product. The scales are decoded from their half bits as in
-     * {@code RowDot.f16Dot} (exact for finite halves; {@link jllm.tensor.Q40Repack} refuses others). The integer sums
+     * {@code RowDot.f16Dot} (exact for finite halves; {@link jllm.tensor.BlockInterleave} refuses others). The integer sums
      * are ggml's; only the order of the float additions differs.
      */
     static float q4_0R(byte[] w, int off, int[] xt, float[] dx, int n) {

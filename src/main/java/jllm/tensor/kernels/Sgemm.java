@@ -109,14 +109,12 @@ public final class Sgemm {
                 // super-block of 256 can straddle two panels of KC), then take the range. The interleaved types'
                 // 512-weight groups interleave 16 blocks of 32, which decode on their own: only those of the range
                 // are decoded.
-                boolean q40R = type == GGMLType.Q4_0_R, q80R = type == GGMLType.Q8_0_R, q4KR16 = type == GGMLType.Q4_K_R16;
-                int bs = type.isInterleaved() ? 32 : type.blockSize;
+                boolean interleaved = type.isInterleaved();
+                int bs = interleaved ? 32 : type.blockSize;
                 int kb = k0 / bs * bs, ke = Math.min(w.cols(), (k0 + kc + bs - 1) / bs * bs);
                 for (int jj = 0; jj < nb; jj++) {
                     long row = (j0 + jj) * w.rowBytes();
-                    if (q40R) DequantizeScalar.q4_0RBlocks(scratch, 0, w.data(), row, kb / bs, (ke - kb) / bs);
-                    else if (q80R) DequantizeScalar.q8_0RBlocks(scratch, 0, w.data(), row, kb / bs, (ke - kb) / bs);
-                    else if (q4KR16) DequantizeScalar.q4_KR16Blocks(scratch, 0, w.data(), row, kb / bs, (ke - kb) / bs);
+                    if (interleaved) DequantizeScalar.interleavedBlocks(type, scratch, 0, w.data(), row, kb / bs, (ke - kb) / bs);
                     else Dequantize.dequantize(scratch, 0, type, w.data(), row + (long) (kb / bs) * type.typeSize, ke - kb);
                     for (int kk = 0; kk < kc; kk++) dst[kk * NB + jj] = scratch[k0 - kb + kk];
                 }
