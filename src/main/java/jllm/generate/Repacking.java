@@ -38,9 +38,10 @@ import jllm.tensor.Tensor;
  * file's 4 KiB pages break the hardware's streams; from heap arrays (with the launcher's transparent huge pages) the
  * 1B files decode 1.4x (F16) to 1.7x (Q4_0, Q8_0, Q4_K) as fast on the benchmark machine (bench/README.md section 7).
  *
- * <p>The cost is load time, most of it the first touch of the new memory (about 14 us per 4 KiB page on the benchmark
- * VM, a third of it with huge pages), and for Q4_K memory: the first token of the 1B files comes 1.5 s (Q4_K), 2.3-3.5 s
- * (Q4_0), 3.9 s (Q8_0) and 4.9 s (F16) later; {@code bench/README.md} section 7 has the figures.
+ * <p>The cost is load time, most of it the first touch of the new memory, and for Q4_K memory: in session 8's runs on the
+ * benchmark VM (with the launcher's collector flags, which keep these arrays out of the young generation), the first
+ * token of the 1B files came 1.0-2.9 s (Q4_0), 2.4-3.5 s (Q8_0), 2.1-2.5 s (Q4_K) and up to 11 s (F16) later than in
+ * the file's layout, as fast as fresh memory faulted in; {@code bench/README.md} section 7 has the figures.
  *
  * <p>On by default; the system property {@code jllm.repack=false} keeps the file's layout (less memory and load time,
  * slower decoding). Commands that write the weights back (LoRA merge) open the engine without it.
