@@ -223,20 +223,25 @@ public final class RowDotInt8 {
      * {@code 32 * 8 * 127 = 32512 < 2^15}, so the lane holds {@code low + 2^16 dot} exactly and
      * {@code (lane + 2^15) >> 16} is the block's integer dot product. The scales are decoded from their half bits as in
      * {@code RowDot.f16Dot} (exact for finite halves; {@link jllm.tensor.BlockInterleave} refuses others). The integer sums
-     * are ggml's; only the order of the float additions differs.
+     * are ggml's; only the order of the float additions differs. The byte rows are summed in two chains (even and odd
+     * rows) that meet before the shift: the same integers, and on one core 1B Q4_0 decodes at 20.8 / 25.9 / 27.0 t/s
+     * against 19.1 / 21.6 / 21.1 with one chain (alternated; two threads +0.5-3%). Q8_0_R's kernel got slower that way.
      */
     static float q4_0R(byte[] w, int off, int[] xt, float[] dx, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int g = 0; g < n / 512; g++) {
             int p = off + 288 * g;
             for (int h = 0; h < 16; h += L) {     // one pass at 512 bits, two at 256
-                IntVector s = IntVector.zero(I);
-                for (int j = 0; j < 16; j++) {
+                IntVector s = IntVector.zero(I), t = s;
+                for (int j = 0; j < 16; j += 2) {
                     IntVector c = (IntVector) ByteVector.fromArray(B, w, p + 32 + 16 * j + h).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector e = (IntVector) ByteVector.fromArray(B, w, p + 48 + 16 * j + h).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                     s = s.add(c.or(c.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(0x00080008)
                             .mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + h)));
+                    t = t.add(e.or(e.lanewise(VectorOperators.LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                            .mul(IntVector.fromArray(I, xt, 256 * g + 16 * j + 16 + h)));
                 }
-                s = s.add(0x8000).lanewise(VectorOperators.ASHR, 16);
+                s = s.add(t).add(0x8000).lanewise(VectorOperators.ASHR, 16);
                 IntVector hb = (IntVector) ByteVector.fromArray(Simd.B2, w, p + 2 * h).reinterpretAsShorts()
                         .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
                 FloatVector d = ((FloatVector) hb.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
